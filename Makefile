@@ -1,0 +1,38 @@
+# Thin wrapper around CMake + CTest. `make check` is what CI runs.
+BUILD   ?= build
+ASAN_BUILD ?= build-asan
+JOBS    ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all build deps check check-asan demo bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The same suite built by clang with AddressSanitizer and UBSan.
+check-asan: deps
+	CC=clang cmake -S . -B $(ASAN_BUILD) -DIVSHMEM_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+demo: build
+	./scripts/demo.sh $(BUILD)
+
+bench: build
+	$(BUILD)/bench/ipm-bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

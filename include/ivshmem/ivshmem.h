@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libivshmem: join an ivshmem server as a peer, as QEMU's ivshmem-doorbell
+ * device does, from a host program.
+ *
+ *   struct ivshmem *iv;
+ *   int rc = ivshmem_connect(&iv, "/tmp/ivshmem_socket", 1, 5000);
+ *   if (rc < 0) ... strerror(-rc) ...
+ *   void *mem = ivshmem_mem(iv);                 // the shared memory
+ *   ivshmem_ring(iv, peer, 0);                   // doorbell: peer, vector 0
+ *   ivshmem_wait(iv, 1000, &vec);                // a doorbell for us?
+ *   ivshmem_close(iv);
+ *
+ * Every function returns 0 (or a count) on success and a negative errno on
+ * failure. There is no global state. One struct ivshmem may be used by one
+ * thread at a time; ivshmem_ring() alone may be called from any thread
+ * concurrently with the others (it only writes to eventfds) as long as
+ * peers are not being added or removed by ivshmem_process() meanwhile.
+ */
+#ifndef IVSHMEM_IVSHMEM_H
+#define IVSHMEM_IVSHMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IVSHMEM_MAX_VECTORS 64
+#define IVSHMEM_MAX_PEER_ID 65535
+
+struct ivshmem;
+
+enum ivshmem_event_type {
+	IVSHMEM_EV_PEER_JOINED = 1, /* a peer's vectors are all known */
+	IVSHMEM_EV_PEER_LEFT = 2,
+	IVSHMEM_EV_SERVER_GONE = 3, /* the server closed the socket */
+};
+
+struct ivshmem_event {
+	enum ivshmem_event_type type;
+	int peer;          /* peer id; -1 for IVSHMEM_EV_SERVER_GONE */
+	unsigned vectors;  /* the peer's vector count when it joined */
+};
+
+/*
+ * Connect to the server at socket_path and complete the setup: the
+ * protocol version, our id, the shared memory (mapped read-write), every
+ * existing peer and our own 'vectors' eventfds (1..IVSHMEM_MAX_VECTORS).
+ * As with QEMU's device, a server that hands out more vectors has the extra
+ * fds closed, and one that hands out fewer leaves the rest unconnected.
+ * timeout_ms bounds the whole setup (-ETIMEDOUT); < 0 waits forever.
+ * Errors: -ENOENT/-ECONNREFUSED (no server), -EPROTO (the server broke the
+ * protocol), -EPROTONOSUPPORT (another protocol version), -ENOMEM, ...
+ */
+int ivshmem_connect(struct ivshmem **out, const char *socket_path,
+		    unsigned vectors, int timeout_ms);
+
+/* Unmap, close every fd and free. NULL is accepted. */
+void ivshmem_close(struct ivshmem *iv);
+
+/* Our own peer id, the shared memory and its size, our vector count. */
+int ivshmem_id(const struct ivshmem *iv);
+void *ivshmem_mem(const struct ivshmem *iv);
+size_t ivshmem_size(const struct ivshmem *iv);
+unsigned ivshmem_vectors(const struct ivshmem *iv);
+
+/*
+ * Ring vector 'vector' of peer 'peer' (may be ourselves).
+ * -ENOENT when that peer is not known, -EINVAL when it has no such vector.
+ */
+int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector);
+
+/*
+ * Live peers other than ourselves, ascending. Writes up to 'max' ids to
+ * 'ids' (may be NULL when max is 0) and returns how many peers there are.
+ */
+int ivshmem_peers(const struct ivshmem *iv, int *ids, int max);
+
+/* The vector count of a live peer, or -ENOENT. */
+int ivshmem_peer_vectors(const struct ivshmem *iv, int peer);
+
+/*
+ * For event loops. The socket fd becomes readable when the server has
+ * news: call ivshmem_process() then. Vector fd 'v' (an eventfd) becomes
+ * readable when a peer rang our vector v: call ivshmem_ack() to consume it.
+ */
+int ivshmem_socket_fd(const struct ivshmem *iv);
+int ivshmem_vector_fd(const struct ivshmem *iv, unsigned vector);
+
+/*
+ * Read the server's pending messages without blocking and queue the
+ * resulting events. Returns the number of events queued, or -errno; after
+ * the server has gone it queues IVSHMEM_EV_SERVER_GONE once and returns
+ * -ENOTCONN from then on.
+ */
+int ivshmem_process(struct ivshmem *iv);
+
+/* Pop one queued event: 1 when *ev was filled, 0 when there is none. */
+int ivshmem_next_event(struct ivshmem *iv, struct ivshmem_event *ev);
+
+/* Consume vector v's pending notifications: returns how many, 0 if none. */
+int ivshmem_ack(struct ivshmem *iv, unsigned vector);
+
+/*
+ * Block until one of our vectors is rung or an event is queued, for at most
+ * timeout_ms (< 0: forever). Server messages are processed meanwhile.
+ * Returns 1 with *vector set when a vector was rung (its notification is
+ * consumed), 2 when an event is queued (see ivshmem_next_event), 0 on
+ * timeout, -errno on failure.
+ */
+int ivshmem_wait(struct ivshmem *iv, int timeout_ms, unsigned *vector);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/* ivshmem-server: set up, daemonize if asked, serve, clean up. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "shm.h"
+#include "size.h"
+
+/* Peers need a socket plus one eventfd per vector: ask for what we may. */
+static void raise_fd_limit(const struct log_sink *log, unsigned vectors)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	log_debug(log, "fd limit %llu: room for about %llu peers",
+		  (unsigned long long)rl.rlim_cur,
+		  (unsigned long long)(rl.rlim_cur > 32 ?
+				       (rl.rlim_cur - 32) / (vectors + 1) : 0));
+}
+
+static int write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, len, rc = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)len) != len)
+		rc = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	return rc;
+}
+
+/* Remove the pid file only if it still names us. */
+static void remove_pidfile(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (read(fd, buf, sizeof(buf) - 1) > 0 && atoi(buf) == (int)getpid())
+		unlink(path);
+	close(fd);
+}
+
+/*
+ * Detach like daemon(1, 1) as QEMU's server does (cwd kept), but only
+ * after setup succeeded, and let the parent exit 0 only once the child is
+ * ready, so init systems and scripts see the real outcome.
+ */
+static int daemonize(struct log_sink *log, const char *pid_file)
+{
+	int pipefd[2], devnull;
+	char status = 1;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(pipefd[1]);
+		if (read(pipefd[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(pipefd[0]);
+	setsid();
+	if (pid_file) {
+		int rc = write_pidfile(pid_file);
+
+		if (rc < 0) {
+			log_err(log, "cannot write pid file %s: %s", pid_file,
+				strerror(-rc));
+			return rc;
+		}
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		close(devnull);
+	}
+	log_to_syslog(log);
+	status = 0;
+	if (write(pipefd[1], &status, 1) != 1)
+		return -EIO;
+	close(pipefd[1]);
+	return 0;
+}
+
+static int stop_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int main(int argc, char **argv)
+{
+	struct server_config cfg;
+	struct shm_region shm = { .fd = -1, .lock_fd = -1 };
+	struct listener lis = { .fd = -1 };
+	struct server *srv = NULL;
+	struct log_sink log;
+	char err[512], size[32];
+	int rc, stale, stop_fd, pidfile_written = 0;
+
+	rc = config_parse(&cfg, argc, argv, stdout, stderr);
+	if (rc)
+		return rc > 0 ? 0 : 1;
+	log_init(&log, cfg.verbosity < 0 ? LOG_WARNING :
+		       cfg.verbosity == 0 ? LOG_INFO : LOG_DEBUG);
+
+	/* Nothing is touched before we know the socket path is ours. */
+	if (listener_check(&cfg, &stale, err, sizeof(err)) < 0) {
+		log_err(&log, "%s", err);
+		return 1;
+	}
+	raise_fd_limit(&log, cfg.vectors);
+	stop_fd = stop_signals();
+	if (stop_fd < 0) {
+		log_err(&log, "signalfd: %s", strerror(-stop_fd));
+		return 1;
+	}
+	if (shm_region_create(&shm, &cfg, err, sizeof(err)) < 0) {
+		log_err(&log, "%s", err);
+		return 1;
+	}
+	if (listener_open(&lis, &cfg, err, sizeof(err)) < 0) {
+		log_err(&log, "%s", err);
+		rc = 1;
+		goto out;
+	}
+	if (stale)
+		log_info(&log, "replaced the stale socket %s", lis.path);
+	rc = server_create(&srv, &cfg, &log, lis.fd, shm.fd, stop_fd);
+	if (rc < 0) {
+		log_err(&log, "cannot start: %s", strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	if (!cfg.foreground) {
+		rc = daemonize(&log, cfg.pid_file);
+		if (rc < 0) {
+			rc = 1;
+			goto out;
+		}
+		pidfile_written = cfg.pid_file != NULL;
+	} else if (cfg.pid_file) {
+		rc = write_pidfile(cfg.pid_file);
+		if (rc < 0) {
+			log_err(&log, "cannot write pid file %s: %s",
+				cfg.pid_file, strerror(-rc));
+			rc = 1;
+			goto out;
+		}
+		pidfile_written = 1;
+	}
+	size_format(cfg.shm_size, size, sizeof(size));
+	log_info(&log, "listening on %s: %s of shared memory %s, %u vector%s",
+		 lis.path, size, cfg.shm_name ? shm.name : cfg.hugetlb_dir,
+		 cfg.vectors, cfg.vectors == 1 ? "" : "s");
+	rc = server_run(srv) < 0 ? 1 : 0;
+	log_info(&log, "stopping");
+out:
+	server_destroy(srv);
+	listener_close(&lis);
+	shm_region_destroy(&shm);
+	if (pidfile_written)
+		remove_pidfile(cfg.pid_file);
+	close(stop_fd);
+	return rc;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#include "sendq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+struct fdref *fdref_new(int fd)
+{
+	struct fdref *r = malloc(sizeof(*r));
+
+	if (r) {
+		r->fd = fd;
+		r->refs = 1;
+	}
+	return r;
+}
+
+struct fdref *fdref_get(struct fdref *r)
+{
+	if (r)
+		r->refs++;
+	return r;
+}
+
+void fdref_put(struct fdref *r)
+{
+	if (r && --r->refs == 0) {
+		close(r->fd);
+		free(r);
+	}
+}
+
+static int grow(struct sendq *q)
+{
+	size_t cap = q->cap ? q->cap * 2 : 16;
+	struct sendq_msg *ring = malloc(cap * sizeof(*ring));
+
+	if (!ring)
+		return -ENOMEM;
+	for (size_t i = 0; i < q->len; i++)
+		ring[i] = q->ring[(q->head + i) % q->cap];
+	free(q->ring);
+	q->ring = ring;
+	q->cap = cap;
+	q->head = 0;
+	return 0;
+}
+
+int sendq_push(struct sendq *q, int64_t value, struct fdref *fd)
+{
+	if (q->len == q->cap && grow(q) < 0)
+		return -ENOMEM;
+	q->ring[(q->head + q->len) % q->cap] = (struct sendq_msg){
+		.value = value,
+		.fd = fdref_get(fd),
+	};
+	q->len++;
+	return 0;
+}
+
+static void pop(struct sendq *q)
+{
+	fdref_put(q->ring[q->head].fd);
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
+	q->off = 0;
+}
+
+int sendq_flush(struct sendq *q, int sock)
+{
+	while (q->len) {
+		const struct sendq_msg *m = &q->ring[q->head];
+		int n = ivproto_send_part(sock, m->value, m->fd ? m->fd->fd : -1,
+					  q->off);
+
+		if (n < 0)
+			return n;
+		q->off += (size_t)n;
+		if (q->off == IVPROTO_MSG_SIZE)
+			pop(q);
+	}
+	/* Give back the memory a long setup burst needed. */
+	if (q->cap > 64) {
+		free(q->ring);
+		q->ring = NULL;
+		q->cap = q->head = 0;
+	}
+	return 0;
+}
+
+void sendq_clear(struct sendq *q)
+{
+	while (q->len)
+		pop(q);
+	free(q->ring);
+	q->ring = NULL;
+	q->cap = q->head = q->off = 0;
+}

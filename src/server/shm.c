@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+#include "shm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "size.h"
+
+#define HUGETLBFS_MAGIC 0x958458f6
+
+/* The largest size the filesystem behind fd can still give us. */
+static int check_room(int fd, uint64_t size, const char *where, char *err,
+		      size_t errlen)
+{
+	struct statvfs vfs;
+	char want[32], have[32];
+	uint64_t avail;
+
+	if (fstatvfs(fd, &vfs) < 0)
+		return 0; /* no figure to check against; ftruncate decides */
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (vfs.f_blocks == 0 || size <= avail)
+		return 0;
+	size_format(size, want, sizeof(want));
+	size_format(avail & ~UINT64_C(1023), have, sizeof(have));
+	snprintf(err, errlen, "cannot provide %s of shared memory: %s has "
+		 "only %s free", want, where, have);
+	return -ENOSPC;
+}
+
+static int apply_perms(int fd, const struct server_config *cfg, char *err,
+		       size_t errlen)
+{
+	if (fchmod(fd, cfg->shm_mode) < 0) {
+		snprintf(err, errlen, "cannot set shared memory mode %o: %s",
+			 (unsigned)cfg->shm_mode, strerror(errno));
+		return -errno;
+	}
+	if ((cfg->shm_uid != (uid_t)-1 || cfg->shm_gid != (gid_t)-1) &&
+	    fchown(fd, cfg->shm_uid, cfg->shm_gid) < 0) {
+		snprintf(err, errlen, "cannot set shared memory owner/group: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * A server holds an exclusive flock() on a second open file description
+ * of its object for as long as it runs. Peers get the first description,
+ * so the lock dies with the server even while VMs keep the memory mapped.
+ */
+static int take_lock(const char *name, int *lock_fd)
+{
+	int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return rc;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+static int create_named(struct shm_region *r, const struct server_config *cfg,
+			char *err, size_t errlen)
+{
+	const char *name = cfg->shm_name;
+	int fd = -1, rc;
+
+	if (!name[0] || strlen(name) >= sizeof(r->name) ||
+	    strchr(name + (name[0] == '/'), '/')) {
+		snprintf(err, errlen, "invalid shared memory name '%s': expected "
+			 "/NAME with no other '/'", name);
+		return -EINVAL;
+	}
+	snprintf(r->name, sizeof(r->name), "%s%s", name[0] == '/' ? "" : "/",
+		 name);
+	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
+		fd = shm_open(r->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			      0600);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot create shared memory %s: %s",
+				 r->name, strerror(errno));
+			return rc;
+		}
+		/* Left by a server that died, or in use by a live one? */
+		int stale_lock;
+
+		rc = take_lock(r->name, &stale_lock);
+		if (rc == -EBUSY) {
+			snprintf(err, errlen, "shared memory %s is in use by a "
+				 "running ivshmem-server; choose another name "
+				 "with -M", r->name);
+			return rc;
+		}
+		if (rc == 0) {
+			shm_unlink(r->name);
+			close(stale_lock);
+		}
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create shared memory %s: it keeps "
+			 "reappearing", r->name);
+		return -EEXIST;
+	}
+	r->fd = fd;
+	rc = take_lock(r->name, &r->lock_fd);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot lock shared memory %s: %s",
+			 r->name, strerror(-rc));
+		return rc;
+	}
+	return check_room(fd, cfg->shm_size, "/dev/shm", err, errlen);
+}
+
+static int create_hugetlb(struct shm_region *r, const struct server_config *cfg,
+			  char *err, size_t errlen)
+{
+	struct statfs fs;
+	char path[4096];
+	int n;
+
+	if (statfs(cfg->hugetlb_dir, &fs) < 0) {
+		n = -errno;
+		snprintf(err, errlen, "cannot use hugetlbfs directory %s: %s",
+			 cfg->hugetlb_dir, strerror(errno));
+		return n;
+	}
+	if ((unsigned long)fs.f_type != HUGETLBFS_MAGIC) {
+		snprintf(err, errlen, "%s is not a hugetlbfs mount (mount one "
+			 "with: mount -t hugetlbfs none DIR)", cfg->hugetlb_dir);
+		return -EINVAL;
+	}
+	if (cfg->shm_size % (uint64_t)fs.f_bsize) {
+		snprintf(err, errlen, "size %llu is not a multiple of %s's huge "
+			 "page size %ld", (unsigned long long)cfg->shm_size,
+			 cfg->hugetlb_dir, (long)fs.f_bsize);
+		return -EINVAL;
+	}
+	n = snprintf(path, sizeof(path), "%s/ivshmem.XXXXXX", cfg->hugetlb_dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errlen, "hugetlbfs path too long");
+		return -ENAMETOOLONG;
+	}
+	r->fd = mkostemp(path, O_CLOEXEC);
+	if (r->fd < 0) {
+		n = -errno;
+		snprintf(err, errlen, "cannot create a file in %s: %s",
+			 cfg->hugetlb_dir, strerror(errno));
+		return n;
+	}
+	/* Nameless: nothing to clean up after a crash. */
+	unlink(path);
+	r->name[0] = '\0';
+	return check_room(r->fd, cfg->shm_size, cfg->hugetlb_dir, err, errlen);
+}
+
+int shm_region_create(struct shm_region *r, const struct server_config *cfg,
+		      char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	r->fd = r->lock_fd = -1;
+	r->name[0] = '\0';
+	if (cfg->hugetlb_dir)
+		rc = create_hugetlb(r, cfg, err, errlen);
+	else
+		rc = create_named(r, cfg, err, errlen);
+	if (rc < 0)
+		goto fail;
+	if ((uint64_t)(off_t)cfg->shm_size != cfg->shm_size ||
+	    ftruncate(r->fd, (off_t)cfg->shm_size) < 0) {
+		char want[32];
+
+		rc = -errno;
+		size_format(cfg->shm_size, want, sizeof(want));
+		snprintf(err, errlen, "cannot size shared memory to %s: %s",
+			 want, strerror(errno));
+		goto fail;
+	}
+	rc = apply_perms(r->fd, cfg, err, errlen);
+	if (rc < 0)
+		goto fail;
+	if (fstat(r->fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		goto fail;
+	}
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	return 0;
+fail:
+	if (r->fd >= 0 && r->name[0])
+		shm_unlink(r->name); /* ours: created with O_EXCL above */
+	r->name[0] = '\0';
+	shm_region_destroy(r);
+	return rc;
+}
+
+void shm_region_destroy(struct shm_region *r)
+{
+	if (r->name[0]) {
+		int fd = shm_open(r->name, O_RDONLY | O_CLOEXEC, 0);
+		struct stat st;
+
+		/* Only remove the name if it is still ours. */
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && st.st_dev == r->dev &&
+			    st.st_ino == r->ino)
+				shm_unlink(r->name);
+			close(fd);
+		}
+		r->name[0] = '\0';
+	}
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = r->lock_fd = -1;
+}
