@@ -189,6 +189,8 @@ static void join(struct server *s, int sock)
 			push(s, p, o->id, o->vec[v]);
 	for (unsigned v = 0; v < nvec; v++)
 		push(s, p, id, p->vec[v]);
+	/* The newcomer first: its setup is what it waits for. */
+	flush(s, p);
 
 	/* Then everyone else learns of it. */
 	for (struct peer *o = s->head; o; o = o->next) {
@@ -207,7 +209,6 @@ static void join(struct server *s, int sock)
 	s->npeers++;
 	log_info(s->log, "peer %d joined (%u vectors, %u peers)", id, nvec,
 		 s->npeers);
-	flush(s, p);
 }
 
 /* Remove the doomed peers, telling the others; that may doom more. */

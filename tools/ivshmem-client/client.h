@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* ivshmem-client: what the command line and the interactive shell share. */
+#ifndef IVSHMEM_TOOLS_CLIENT_H
+#define IVSHMEM_TOOLS_CLIENT_H
+
+#include <stdio.h>
+
+#include <ivshmem/ivshmem.h>
+
+#define CLIENT_ALL (-1)
+
+/* Print our id, the memory, our vectors and every live peer. */
+void client_dump(struct ivshmem *iv, FILE *out);
+
+/*
+ * Ring 'vector' of 'peer'; CLIENT_ALL for either means every peer / every
+ * vector that peer has. Errors are printed to err. 0 or -errno.
+ */
+int client_ring(struct ivshmem *iv, int peer, int vector, FILE *err);
+
+/* Parse "PEER:VECTOR", "PEER:all", "all:VECTOR" or "all". 0 or -EINVAL. */
+int client_parse_target(const char *text, int *peer, int *vector);
+
+/*
+ * Print and drain what happened: server news (joins, leaves) and our
+ * vectors' notifications. Returns -ENOTCONN once the server is gone.
+ * *rung gets a bit per vector that was rung (may be NULL).
+ */
+int client_report(struct ivshmem *iv, FILE *out, unsigned long long *rung);
+
+/* The interactive shell: commands from stdin until EOF or "quit". */
+int client_shell(struct ivshmem *iv, int verbose);
+
+#endif
