@@ -12,7 +12,8 @@
  *   ivshmem_close(iv);
  *
  * Every function returns 0 (or a count) on success and a negative errno on
- * failure. There is no global state. One struct ivshmem may be used by one
+ * failure. There is no global state. Link with -livshmem (libivshmem.so.0
+ * or the static libivshmem.a). One struct ivshmem may be used by one
  * thread at a time; ivshmem_ring() alone may be called from any thread
  * concurrently with the others (it only writes to eventfds) as long as
  * peers are not being added or removed by ivshmem_process() meanwhile.
@@ -32,10 +33,24 @@ extern "C" {
 
 struct ivshmem;
 
+/*
+ * A peer's vectors arrive one message each. Its JOINED event is queued
+ * once they are over: when it has as many vectors as we have (a server
+ * gives every peer the same count), or else when a message about another
+ * id arrives (the server gave it fewer), or when the server goes. Until
+ * then the peer is not listed, ringable or counted. More vectors than ours
+ * are closed. Peers already there at connect time are reported as JOINED
+ * events too, queued by ivshmem_connect() in ascending id order; a peer
+ * that leaves before its JOINED is never reported.
+ */
 enum ivshmem_event_type {
 	IVSHMEM_EV_PEER_JOINED = 1, /* a peer's vectors are all known */
 	IVSHMEM_EV_PEER_LEFT = 2,
-	IVSHMEM_EV_SERVER_GONE = 3, /* the server closed the socket */
+	/*
+	 * The server closed the socket, or broke the protocol after setup.
+	 * Known peers stay known: their eventfds work without a server.
+	 */
+	IVSHMEM_EV_SERVER_GONE = 3,
 };
 
 struct ivshmem_event {
@@ -49,10 +64,22 @@ struct ivshmem_event {
  * protocol version, our id, the shared memory (mapped read-write), every
  * existing peer and our own 'vectors' eventfds (1..IVSHMEM_MAX_VECTORS).
  * As with QEMU's device, a server that hands out more vectors has the extra
- * fds closed, and one that hands out fewer leaves the rest unconnected.
+ * fds closed, and one that hands out fewer leaves the rest unconnected:
+ * ivshmem_vectors() tells how many we got. A server gives a peer's vectors
+ * back to back, so "fewer" is concluded when a message about another id
+ * comes or, after our first vector, 500 ms pass without the next one (or
+ * timeout_ms ends, if sooner).
  * timeout_ms bounds the whole setup (-ETIMEDOUT); < 0 waits forever.
- * Errors: -ENOENT/-ECONNREFUSED (no server), -EPROTO (the server broke the
- * protocol), -EPROTONOSUPPORT (another protocol version), -ENOMEM, ...
+ * Every fd received is close-on-exec; the shm fd is closed once mapped.
+ * On success *out is set; on failure it is NULL and nothing is left open.
+ * Errors: -EINVAL (arguments), -ENAMETOOLONG (socket_path),
+ * -ENOENT/-ECONNREFUSED (no server), -ECONNRESET (the server closed the
+ * connection before setup began, e.g. it is full), -EPROTO (the server
+ * broke the protocol: messages out of order, a bad id, a missing or extra
+ * fd, EOF during setup, a shared memory fd that is not a regular file of
+ * a non-zero whole number of pages), -EPROTONOSUPPORT (another protocol
+ * version), mmap()'s errno when the memory cannot be mapped read-write
+ * (e.g. -EACCES), -ETIMEDOUT, -ENOMEM, ...
  */
 int ivshmem_connect(struct ivshmem **out, const char *socket_path,
 		    unsigned vectors, int timeout_ms);
@@ -68,7 +95,8 @@ unsigned ivshmem_vectors(const struct ivshmem *iv);
 
 /*
  * Ring vector 'vector' of peer 'peer' (may be ourselves).
- * -ENOENT when that peer is not known, -EINVAL when it has no such vector.
+ * -ENOENT when that peer is not known, -EINVAL when it has no such vector,
+ * -EAGAIN when its eventfd counter is full (rung ~2^64 times unread).
  */
 int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector);
 
@@ -78,7 +106,7 @@ int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector);
  */
 int ivshmem_peers(const struct ivshmem *iv, int *ids, int max);
 
-/* The vector count of a live peer, or -ENOENT. */
+/* The vector count of a live peer (at most ours), or -ENOENT. */
 int ivshmem_peer_vectors(const struct ivshmem *iv, int peer);
 
 /*
@@ -93,22 +121,34 @@ int ivshmem_vector_fd(const struct ivshmem *iv, unsigned vector);
  * Read the server's pending messages without blocking and queue the
  * resulting events. Returns the number of events queued, or -errno; after
  * the server has gone it queues IVSHMEM_EV_SERVER_GONE once and returns
- * -ENOTCONN from then on.
+ * -ENOTCONN from then on. A protocol error after setup (-EPROTO) is
+ * returned once and ends the connection the same way (SERVER_GONE queued,
+ * then -ENOTCONN); events queued before it in the same call stay queued.
+ * At most a few thousand messages are handled per call, so a flooding
+ * server cannot hold the caller: the socket then stays readable, so poll
+ * it level-triggered (not EPOLLET). Once gone, the socket stays open (and
+ * readable) until ivshmem_close(): take it out of your poll set.
  */
 int ivshmem_process(struct ivshmem *iv);
 
 /* Pop one queued event: 1 when *ev was filled, 0 when there is none. */
 int ivshmem_next_event(struct ivshmem *iv, struct ivshmem_event *ev);
 
-/* Consume vector v's pending notifications: returns how many, 0 if none. */
+/*
+ * Consume vector v's pending notifications: returns how many (capped at
+ * INT_MAX), 0 if none. Never blocks. -EINVAL for no such vector, -EIO if
+ * the server's fd for it does not behave like an eventfd.
+ */
 int ivshmem_ack(struct ivshmem *iv, unsigned vector);
 
 /*
  * Block until one of our vectors is rung or an event is queued, for at most
  * timeout_ms (< 0: forever). Server messages are processed meanwhile.
  * Returns 1 with *vector set when a vector was rung (its notification is
- * consumed), 2 when an event is queued (see ivshmem_next_event), 0 on
- * timeout, -errno on failure.
+ * consumed; vector may be NULL), 2 when an event is queued (see
+ * ivshmem_next_event), 0 on timeout, -errno on failure, including
+ * ivshmem_process()'s. Events already queued return 2 at once; once the
+ * server is gone only our vectors are waited for.
  */
 int ivshmem_wait(struct ivshmem *iv, int timeout_ms, unsigned *vector);
 

@@ -154,6 +154,21 @@ static int parse_group(const char *s, gid_t *out)
 	return 0;
 }
 
+/*
+ * getopt leaves optind on the same word while it walks a group of short
+ * options ("-zF"), so the word before optind is not always the culprit:
+ * name a short option by optopt, a long one by its word.
+ */
+static void bad_option(FILE *err, const char *prog, const char *word,
+		       const char *why)
+{
+	if (strncmp(word, "--", 2) && optopt > 0 && optopt < 256)
+		fprintf(err, "ivshmem-server: option '-%c' %s\n", optopt, why);
+	else
+		fprintf(err, "ivshmem-server: option '%s' %s\n", word, why);
+	fprintf(err, "Try '%s --help' for more information.\n", prog);
+}
+
 /* Explain why QEMU's device cannot map 'size', naming the nearest ones. */
 static void bad_size(FILE *err, const char *text, uint64_t size)
 {
@@ -171,6 +186,8 @@ static void bad_size(FILE *err, const char *text, uint64_t size)
 		text, (unsigned long long)size);
 	if (size < SERVER_MIN_SIZE)
 		fprintf(err, "the nearest valid size is %s\n", hi);
+	else if (above == below)
+		fprintf(err, "the nearest valid size is %s\n", lo);
 	else
 		fprintf(err, "the nearest valid sizes are %s and %s\n", lo, hi);
 }
@@ -282,14 +299,9 @@ int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out,
 				what = "shm-group: no such group";
 			break;
 		case ':':
-			fprintf(err, "ivshmem-server: option '%s' needs a value\n",
-				argv[optind - 1]);
-			fprintf(err, "Try '%s --help' for more information.\n", prog);
-			return -1;
 		default:
-			fprintf(err, "ivshmem-server: unknown option '%s'\n",
-				argv[optind - 1]);
-			fprintf(err, "Try '%s --help' for more information.\n", prog);
+			bad_option(err, prog, argv[optind - 1],
+				   c == ':' ? "needs a value" : "is unknown");
 			return -1;
 		}
 		if (what) {
@@ -301,6 +313,7 @@ int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out,
 	if (optind < argc) {
 		fprintf(err, "ivshmem-server: unexpected argument '%s'\n",
 			argv[optind]);
+		fprintf(err, "Try '%s --help' for more information.\n", prog);
 		return -1;
 	}
 	if (!size_is_pow2(cfg->shm_size) || cfg->shm_size < SERVER_MIN_SIZE) {

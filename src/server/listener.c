@@ -21,22 +21,26 @@ static int fill_addr(struct sockaddr_un *sa, const char *path)
 	return 0;
 }
 
-/* 1 when a server accepts connections at path, 0 when none does. */
+/*
+ * 0 when nobody listens at path (refused, or gone), 1 when a server
+ * does, -errno when we cannot tell (e.g. no permission to connect).
+ */
 static int is_live(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, live;
+	int fd, rc = 1;
 
 	if (fill_addr(&sa, path) < 0)
-		return 0;
+		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return 1; /* cannot tell: assume live, touch nothing */
+		return -errno;
 	/* A full backlog (EAGAIN) still means somebody listens. */
-	live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
-	       errno == EAGAIN || errno == EINPROGRESS;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    errno != EAGAIN && errno != EINPROGRESS)
+		rc = errno == ECONNREFUSED || errno == ENOENT ? 0 : -errno;
 	close(fd);
-	return live;
+	return rc;
 }
 
 int listener_check(const struct server_config *cfg, int *stale, char *err,
@@ -47,6 +51,7 @@ int listener_check(const struct server_config *cfg, int *stale, char *err,
 	struct sockaddr_un sa;
 	struct stat st;
 	const char *dir;
+	int live;
 
 	*stale = 0;
 	if (fill_addr(&sa, path) < 0) {
@@ -80,7 +85,13 @@ int listener_check(const struct server_config *cfg, int *stale, char *err,
 			 "touching it", path);
 		return -EEXIST;
 	}
-	if (is_live(path)) {
+	live = is_live(path);
+	if (live < 0) {
+		snprintf(err, errlen, "cannot tell whether a server listens on "
+			 "%s (%s); not touching it", path, strerror(-live));
+		return live;
+	}
+	if (live) {
 		snprintf(err, errlen, "a server is already listening on %s; "
 			 "stop it or choose another path with -S", path);
 		return -EADDRINUSE;

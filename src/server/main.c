@@ -66,39 +66,50 @@ static void remove_pidfile(const char *path)
 }
 
 /*
- * Detach like daemon(1, 1) as QEMU's server does (cwd kept), but only
- * after setup succeeded, and let the parent exit 0 only once the child is
- * ready, so init systems and scripts see the real outcome.
+ * Detach like daemon(1, 1) as QEMU's server does (cwd kept), and let the
+ * parent exit 0 only once the child is ready, so init systems and scripts
+ * see the real outcome. In two steps: daemon_fork() before the event loop
+ * is set up, because epoll watches a signalfd through the wait queue of
+ * the process that added it, so a loop built before fork() would never
+ * see the daemon's SIGTERM; daemon_ready() once the daemon serves.
+ *
+ * In the child, returns the fd to report readiness on; the parent waits
+ * and exits with status 0 on readiness, 1 if the child dies first.
  */
-static int daemonize(struct log_sink *log, const char *pid_file)
+static int daemon_fork(void)
 {
-	int pipefd[2], devnull;
+	int pipefd[2];
 	char status = 1;
+	ssize_t n;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int rc = -errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return rc;
+	}
 	if (pid > 0) {
 		close(pipefd[1]);
-		if (read(pipefd[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
+		do
+			n = read(pipefd[0], &status, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 ? status : 1);
 	}
 	close(pipefd[0]);
 	setsid();
-	if (pid_file) {
-		int rc = write_pidfile(pid_file);
+	return pipefd[1];
+}
 
-		if (rc < 0) {
-			log_err(log, "cannot write pid file %s: %s", pid_file,
-				strerror(-rc));
-			return rc;
-		}
-	}
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+static int daemon_ready(struct log_sink *log, int ready_fd)
+{
+	char status = 0;
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
@@ -106,10 +117,11 @@ static int daemonize(struct log_sink *log, const char *pid_file)
 		close(devnull);
 	}
 	log_to_syslog(log);
-	status = 0;
-	if (write(pipefd[1], &status, 1) != 1)
+	if (write(ready_fd, &status, 1) != 1) {
+		log_err(log, "cannot report readiness: %s", strerror(errno));
 		return -EIO;
-	close(pipefd[1]);
+	}
+	close(ready_fd);
 	return 0;
 }
 
@@ -134,7 +146,7 @@ int main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct log_sink log;
 	char err[512], size[32];
-	int rc, stale, stop_fd, pidfile_written = 0;
+	int rc, stale, stop_fd, ready_fd = -1, pidfile_written = 0;
 
 	rc = config_parse(&cfg, argc, argv, stdout, stderr);
 	if (rc)
@@ -164,20 +176,22 @@ int main(int argc, char **argv)
 	}
 	if (stale)
 		log_info(&log, "replaced the stale socket %s", lis.path);
+	if (!cfg.foreground) {
+		ready_fd = daemon_fork();
+		if (ready_fd < 0) {
+			log_err(&log, "cannot daemonize: %s",
+				strerror(-ready_fd));
+			rc = 1;
+			goto out;
+		}
+	}
 	rc = server_create(&srv, &cfg, &log, lis.fd, shm.fd, stop_fd);
 	if (rc < 0) {
 		log_err(&log, "cannot start: %s", strerror(-rc));
 		rc = 1;
 		goto out;
 	}
-	if (!cfg.foreground) {
-		rc = daemonize(&log, cfg.pid_file);
-		if (rc < 0) {
-			rc = 1;
-			goto out;
-		}
-		pidfile_written = cfg.pid_file != NULL;
-	} else if (cfg.pid_file) {
+	if (cfg.pid_file) {
 		rc = write_pidfile(cfg.pid_file);
 		if (rc < 0) {
 			log_err(&log, "cannot write pid file %s: %s",
@@ -186,6 +200,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		pidfile_written = 1;
+	}
+	if (ready_fd >= 0 && daemon_ready(&log, ready_fd) < 0) {
+		rc = 1;
+		goto out;
 	}
 	size_format(cfg.shm_size, size, sizeof(size));
 	log_info(&log, "listening on %s: %s of shared memory %s, %u vector%s",

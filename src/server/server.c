@@ -239,18 +239,26 @@ static void reap(struct server *s)
 	}
 }
 
-/* Out of fds: take the connection off the backlog with the reserve fd. */
-static void refuse_for_fds(struct server *s, int err)
+/*
+ * Out of fds: take the connection off the backlog with the reserve fd.
+ * accept() fails with EMFILE even when nobody is waiting, so this says
+ * whether there was one to refuse (1) or not (0).
+ */
+static int refuse_for_fds(struct server *s, int err)
 {
-	log_warn(s->log, "refused a peer: %s", strerror(err));
+	int fd = -1;
+
 	if (s->reserve_fd >= 0) {
 		close(s->reserve_fd);
-		int fd = accept(s->listen_fd, NULL, NULL);
-
+		fd = accept(s->listen_fd, NULL, NULL);
 		if (fd >= 0)
 			close(fd);
 	}
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	log_warn(s->log, "refused a peer: %s", strerror(err));
+	return 1;
 }
 
 static void accept_all(struct server *s)
@@ -266,8 +274,9 @@ static void accept_all(struct server *s)
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
 		if (errno == EMFILE || errno == ENFILE) {
-			refuse_for_fds(s, errno);
-			continue;
+			if (refuse_for_fds(s, errno))
+				continue;
+			return;
 		}
 		if (errno != EAGAIN)
 			log_err(s->log, "accept: %s", strerror(errno));

@@ -17,23 +17,26 @@
 
 #define HUGETLBFS_MAGIC 0x958458f6
 
-/* The largest size the filesystem behind fd can still give us. */
-static int check_room(int fd, uint64_t size, const char *where, char *err,
+/*
+ * Can the filesystem at dir still give us size bytes? Checked before
+ * anything is created there, so that a refusal leaves no trace.
+ */
+static int check_room(const char *dir, uint64_t size, char *err,
 		      size_t errlen)
 {
 	struct statvfs vfs;
 	char want[32], have[32];
 	uint64_t avail;
 
-	if (fstatvfs(fd, &vfs) < 0)
+	if (statvfs(dir, &vfs) < 0)
 		return 0; /* no figure to check against; ftruncate decides */
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (vfs.f_blocks == 0 || size <= avail)
 		return 0;
 	size_format(size, want, sizeof(want));
-	size_format(avail & ~UINT64_C(1023), have, sizeof(have));
+	size_format_human(avail, have, sizeof(have));
 	snprintf(err, errlen, "cannot provide %s of shared memory: %s has "
-		 "only %s free", want, where, have);
+		 "only %s free", want, dir, have);
 	return -ENOSPC;
 }
 
@@ -79,16 +82,23 @@ static int create_named(struct shm_region *r, const struct server_config *cfg,
 			char *err, size_t errlen)
 {
 	const char *name = cfg->shm_name;
+	const char *base = name + (name[0] == '/');
+	size_t len = strlen(base);
 	int fd = -1, rc;
 
-	if (!name[0] || strlen(name) >= sizeof(r->name) ||
-	    strchr(name + (name[0] == '/'), '/')) {
+	if (!len || len + 1 >= sizeof(r->name) || strchr(base, '/')) {
 		snprintf(err, errlen, "invalid shared memory name '%s': expected "
-			 "/NAME with no other '/'", name);
+			 "/NAME with no other '/', at most %zu bytes", name,
+			 sizeof(r->name) - 1);
 		return -EINVAL;
 	}
-	snprintf(r->name, sizeof(r->name), "%s%s", name[0] == '/' ? "" : "/",
-		 name);
+	r->name[0] = '/';
+	memcpy(r->name + 1, base, len + 1);
+	rc = check_room("/dev/shm", cfg->shm_size, err, errlen);
+	if (rc < 0) {
+		r->name[0] = '\0';
+		return rc;
+	}
 	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
 		fd = shm_open(r->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 			      0600);
@@ -110,6 +120,12 @@ static int create_named(struct shm_region *r, const struct server_config *cfg,
 				 "with -M", r->name);
 			return rc;
 		}
+		if (rc < 0 && rc != -ENOENT) {
+			snprintf(err, errlen, "shared memory %s exists and cannot "
+				 "be checked for a running server: %s", r->name,
+				 strerror(-rc));
+			return rc;
+		}
 		if (rc == 0) {
 			shm_unlink(r->name);
 			close(stale_lock);
@@ -127,7 +143,7 @@ static int create_named(struct shm_region *r, const struct server_config *cfg,
 			 r->name, strerror(-rc));
 		return rc;
 	}
-	return check_room(fd, cfg->shm_size, "/dev/shm", err, errlen);
+	return 0;
 }
 
 static int create_hugetlb(struct shm_region *r, const struct server_config *cfg,
@@ -154,6 +170,9 @@ static int create_hugetlb(struct shm_region *r, const struct server_config *cfg,
 			 cfg->hugetlb_dir, (long)fs.f_bsize);
 		return -EINVAL;
 	}
+	n = check_room(cfg->hugetlb_dir, cfg->shm_size, err, errlen);
+	if (n < 0)
+		return n;
 	n = snprintf(path, sizeof(path), "%s/ivshmem.XXXXXX", cfg->hugetlb_dir);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		snprintf(err, errlen, "hugetlbfs path too long");
@@ -169,7 +188,7 @@ static int create_hugetlb(struct shm_region *r, const struct server_config *cfg,
 	/* Nameless: nothing to clean up after a crash. */
 	unlink(path);
 	r->name[0] = '\0';
-	return check_room(r->fd, cfg->shm_size, cfg->hugetlb_dir, err, errlen);
+	return 0;
 }
 
 int shm_region_create(struct shm_region *r, const struct server_config *cfg,
@@ -186,14 +205,16 @@ int shm_region_create(struct shm_region *r, const struct server_config *cfg,
 		rc = create_named(r, cfg, err, errlen);
 	if (rc < 0)
 		goto fail;
-	if ((uint64_t)(off_t)cfg->shm_size != cfg->shm_size ||
-	    ftruncate(r->fd, (off_t)cfg->shm_size) < 0) {
+	if ((off_t)cfg->shm_size < 0)
+		rc = -EFBIG;
+	else if (ftruncate(r->fd, (off_t)cfg->shm_size) < 0)
+		rc = -errno;
+	if (rc < 0) {
 		char want[32];
 
-		rc = -errno;
 		size_format(cfg->shm_size, want, sizeof(want));
 		snprintf(err, errlen, "cannot size shared memory to %s: %s",
-			 want, strerror(errno));
+			 want, strerror(-rc));
 		goto fail;
 	}
 	rc = apply_perms(r->fd, cfg, err, errlen);

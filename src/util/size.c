@@ -57,3 +57,23 @@ void size_format(uint64_t size, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu", (unsigned long long)size);
 }
+
+void size_format_human(uint64_t size, char *buf, size_t len)
+{
+	uint64_t unit = 1;
+	int i = 0;
+
+	while (i < (int)strlen(suffixes) && size / unit >= 1024) {
+		unit <<= 10;
+		i++;
+	}
+	if (!i)
+		snprintf(buf, len, "%llu", (unsigned long long)size);
+	else if (size % unit == 0)
+		snprintf(buf, len, "%llu%c", (unsigned long long)(size / unit),
+			 suffixes[i - 1]);
+	else
+		snprintf(buf, len, "%llu.%u%c",
+			 (unsigned long long)(size / unit),
+			 (unsigned)(size % unit * 10 / unit), suffixes[i - 1]);
+}

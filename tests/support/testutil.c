@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -14,6 +16,49 @@
 #include <unistd.h>
 
 static char tmpdir[64];
+
+/* Servers still running, killed when the test exits however it exits. */
+static pid_t servers[64];
+
+static void kill_servers(void)
+{
+	for (int i = 0; i < 64; i++) {
+		if (servers[i] <= 0)
+			continue;
+		/* SIGTERM lets it remove its shm; SIGKILL if it hangs. */
+		kill(servers[i], SIGTERM);
+		for (int t = 0; t < 200; t++) {
+			if (waitpid(servers[i], NULL, WNOHANG) != 0)
+				break;
+			usleep(10000);
+			if (t == 199) {
+				kill(servers[i], SIGKILL);
+				waitpid(servers[i], NULL, 0);
+			}
+		}
+		servers[i] = 0;
+	}
+}
+
+static void remember(pid_t pid)
+{
+	static int registered;
+
+	if (!registered++)
+		atexit(kill_servers);
+	for (int i = 0; i < 64; i++)
+		if (servers[i] == 0) {
+			servers[i] = pid;
+			return;
+		}
+}
+
+static void forget(pid_t pid)
+{
+	for (int i = 0; i < 64; i++)
+		if (servers[i] == pid)
+			servers[i] = 0;
+}
 
 static void remove_tmpdir(void)
 {
@@ -75,7 +120,14 @@ int tu_connect(const char *path)
 
 void tu_server_start(struct tu_server *s, const char *const *extra)
 {
+	tu_server_start_nofile(s, extra, 0);
+}
+
+void tu_server_start_nofile(struct tu_server *s, const char *const *extra,
+			    unsigned long nofile)
+{
 	static int seq;
+	char pidfile[128];
 	const char *argv[64];
 	int argc = 0;
 
@@ -85,6 +137,7 @@ void tu_server_start(struct tu_server *s, const char *const *extra)
 		 (int)getpid(), seq);
 	snprintf(s->log_path, sizeof(s->log_path), "%s/server%d.log",
 		 tu_tmpdir(), seq);
+	snprintf(pidfile, sizeof(pidfile), "%s/server%d.pid", tu_tmpdir(), seq);
 	seq++;
 	argv[argc++] = tu_bin("src/server/ivshmem-server");
 	argv[argc++] = "-F";
@@ -92,6 +145,8 @@ void tu_server_start(struct tu_server *s, const char *const *extra)
 	argv[argc++] = s->socket_path;
 	argv[argc++] = "-M";
 	argv[argc++] = s->shm_name;
+	argv[argc++] = "-p";
+	argv[argc++] = pidfile;
 	for (int i = 0; extra && extra[i] && argc < 63; i++)
 		argv[argc++] = extra[i];
 	argv[argc] = NULL;
@@ -105,15 +160,32 @@ void tu_server_start(struct tu_server *s, const char *const *extra)
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
+		/* Not ctest's pipe: a leftover server must not hold it open. */
+		fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (nofile) {
+			struct rlimit rl = { .rlim_cur = nofile,
+					     .rlim_max = nofile };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(126);
+		}
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	/*
+	 * The server writes its pid file once it listens. Probing with a
+	 * connection instead would make a peer that others see come and go.
+	 */
 	for (int i = 0; i < 1000; i++) {
-		int status, fd = tu_connect(s->socket_path);
+		int status;
 
-		if (fd >= 0) {
-			/* This probe is a peer that leaves at once. */
-			close(fd);
+		if (access(pidfile, F_OK) == 0) {
+			remember(s->pid);
 			return;
 		}
 		CHECK(waitpid(s->pid, &status, WNOHANG) == 0,
@@ -133,6 +205,7 @@ int tu_server_stop(struct tu_server *s)
 		return -1;
 	kill(s->pid, SIGTERM);
 	CHECK(waitpid(s->pid, &status, 0) == s->pid, "waitpid");
+	forget(s->pid);
 	s->pid = 0;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

@@ -34,9 +34,13 @@ struct tu_server {
 /*
  * Start ivshmem-server -F on a private socket and shm name with extra
  * arguments (NULL-terminated list, may be NULL), and wait until it accepts
- * connections. Its stderr goes to log_path. Exits the test on failure.
+ * connections (it writes a pid file once listening). Its stderr goes to
+ * log_path. It is killed when the test exits. Exits the test on failure.
  */
 void tu_server_start(struct tu_server *s, const char *const *extra_args);
+/* The same with the server's RLIMIT_NOFILE (soft and hard) set to nofile. */
+void tu_server_start_nofile(struct tu_server *s, const char *const *extra_args,
+			    unsigned long nofile);
 /* SIGTERM and wait; returns its exit status (or 128+signal). */
 int tu_server_stop(struct tu_server *s);
 

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipm-bench: what every benchmark gets from main.c and the shared helpers.
+ *
+ * A benchmark is one struct bench_def (one per file, listed in main.c). It
+ * measures its figures, baselines included, and adds them to ctx->report.
+ * Everything it starts (server, helper processes, sockets in ctx->tmpdir)
+ * is registered with bench_child_add()/bench_path_add() so that it is
+ * cleaned up at exit and on SIGINT/SIGTERM.
+ */
+#ifndef IPM_BENCH_BENCH_H
+#define IPM_BENCH_BENCH_H
+
+#include <sched.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "report.h"
+
+struct bench_ctx {
+	int quick;                /* --quick: few iterations */
+	const char *const *only;  /* --only prefixes, NULL-terminated */
+	const char *server_path;  /* ivshmem-server to start */
+	char tmpdir[64];          /* private, removed at exit */
+	int pinned;               /* this process is pinned to bench_cpu */
+	int bench_cpu;            /* -1 when not pinned */
+	cpu_set_t others;         /* where helpers go: the other CPUs */
+	int cpus;                 /* CPUs we may run on */
+	struct report *report;
+};
+
+struct bench_def {
+	const char *name;           /* for --help */
+	const char *const *figures; /* result names it produces, NULL-ended */
+	int (*run)(struct bench_ctx *ctx); /* 0 or -errno (reported) */
+};
+
+extern const struct bench_def bench_setup;
+
+/*
+ * Make ctx->tmpdir and arrange for the cleanup at exit and on SIGINT,
+ * SIGTERM and SIGHUP. 0 or -errno.
+ */
+int bench_sys_init(struct bench_ctx *ctx);
+
+/* Is the figure 'name' wanted (no --only, or it starts with one)? */
+int bench_selected(const struct bench_ctx *ctx, const char *name);
+
+/* Monotonic clock, nanoseconds. */
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Progress and errors, always to stderr. */
+void bench_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Fork a child that runs fn(arg) and _exits with its return value. The
+ * child is moved to ctx->others (when pinning), dies with us
+ * (PR_SET_PDEATHSIG) and is registered for cleanup. Returns its pid or
+ * -errno.
+ */
+pid_t bench_fork(struct bench_ctx *ctx, int (*fn)(void *arg), void *arg);
+
+/* SIGTERM a child started by bench_fork(), wait, forget it. */
+void bench_child_stop(pid_t pid);
+
+/* Register a path to unlink at exit / on a signal (copied); forget it. */
+void bench_path_add(const char *path);
+void bench_path_remove(const char *path);
+
+/*
+ * A private ivshmem-server: -F -q -S ctx->tmpdir/NAME.sock -M /ipm-bench-
+ * PID-NAME plus 'args' (NULL-terminated), its log in ctx->tmpdir. Returns
+ * once it accepts connections.
+ */
+struct bench_server {
+	pid_t pid;
+	char socket_path[108];
+	char shm_name[64];
+	char log_path[128];
+};
+int bench_server_start(struct bench_ctx *ctx, struct bench_server *s,
+		       const char *name, const char *const *args);
+void bench_server_stop(struct bench_server *s);
+
+/* Raise RLIMIT_NOFILE to at least 'want' fds if the hard limit allows. */
+int bench_want_fds(unsigned long want);
+
+#endif

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipm-bench: measure, print a table, or with --json one JSON object on
+ * stdout (the table then goes to stderr). The format and its names are
+ * described in bench-json.md (an interface: keep the names).
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef IVSHMEM_VERSION
+#define IVSHMEM_VERSION "0"
+#endif
+
+/* In the order they run. */
+static const struct bench_def *const benches[] = {
+	&bench_setup,
+};
+
+#define NBENCHES (sizeof(benches) / sizeof(benches[0]))
+#define MAX_ONLY 32
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "quick", no_argument, NULL, 'q' },
+	{ "only", required_argument, NULL, 'o' },
+	{ "server", required_argument, NULL, 's' },
+	{ "no-pin", no_argument, NULL, 'P' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+"Usage: %s [OPTION]...\n"
+"Benchmark ivshmem-ipm: each figure next to a baseline measured in the same\n"
+"run. Prints a table, or with --json one JSON object on stdout.\n"
+"\n"
+"  -h, --help         show this help and exit\n"
+"      --json         print the results as JSON on stdout; the table and the\n"
+"                     progress go to stderr\n"
+"      --quick        few iterations (for the test suite): the figures are\n"
+"                     rough\n"
+"      --only PREFIX  only the figures whose name starts with PREFIX (may be\n"
+"                     repeated); their baselines are measured too\n"
+"      --server PATH  the ivshmem-server to start (default: the one in this\n"
+"                     build tree, ../src/server/ivshmem-server from the\n"
+"                     directory of this program)\n"
+"      --no-pin       do not pin this process to a CPU\n"
+"\n"
+"Figures:", prog);
+	for (size_t i = 0; i < NBENCHES; i++)
+		for (int j = 0; benches[i]->figures[j]; j++)
+			fprintf(f, " %s", benches[i]->figures[j]);
+	fprintf(f, "\n");
+}
+
+/* ../src/server/ivshmem-server next to this program's directory. */
+static int default_server(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	if ((size_t)snprintf(buf, len, "%s/../src/server/ivshmem-server",
+			     dirname(exe)) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * Pin ourselves to the last CPU we may use and leave the others to the
+ * processes we start (the server, helpers), where there are others.
+ */
+static void pin(struct bench_ctx *ctx)
+{
+	cpu_set_t allowed, one;
+	int last = -1;
+
+	ctx->bench_cpu = -1;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+		ctx->cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		return;
+	}
+	ctx->cpus = CPU_COUNT(&allowed);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed))
+			last = c;
+	if (last < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(last, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		return;
+	ctx->pinned = 1;
+	ctx->bench_cpu = last;
+	ctx->others = allowed;
+	if (ctx->cpus > 1)
+		CPU_CLR(last, &ctx->others);
+}
+
+int main(int argc, char **argv)
+{
+	static char server[PATH_MAX];
+	static const char *only[MAX_ONLY + 1];
+	struct bench_ctx ctx = { .bench_cpu = -1 };
+	struct report_meta meta = {
+		.tool = "ipm-bench",
+		.version = IVSHMEM_VERSION,
+	};
+	int json = 0, no_pin = 0, nonly = 0, failed = 0, ran = 0, opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout, argv[0]);
+			return 0;
+		case 'j':
+			json = 1;
+			break;
+		case 'q':
+			ctx.quick = 1;
+			break;
+		case 'o':
+			if (nonly == MAX_ONLY) {
+				fprintf(stderr, "%s: more than %d --only\n",
+					argv[0], MAX_ONLY);
+				return 2;
+			}
+			only[nonly++] = optarg;
+			break;
+		case 's':
+			snprintf(server, sizeof(server), "%s", optarg);
+			break;
+		case 'P':
+			no_pin = 1;
+			break;
+		default:
+			usage(stderr, argv[0]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0],
+			argv[optind]);
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	ctx.only = only;
+	if (!server[0] && (rc = default_server(server, sizeof(server))) < 0) {
+		fprintf(stderr, "%s: cannot find ivshmem-server (use --server):"
+			" %s\n", argv[0], strerror(-rc));
+		return 2;
+	}
+	if (access(server, X_OK) < 0) {
+		fprintf(stderr, "%s: %s: %s (use --server)\n", argv[0], server,
+			strerror(errno));
+		return 2;
+	}
+	ctx.server_path = server;
+	for (size_t i = 0; i < NBENCHES; i++)
+		for (int j = 0; benches[i]->figures[j]; j++)
+			ran |= bench_selected(&ctx, benches[i]->figures[j]);
+	if (!ran) {
+		fprintf(stderr, "%s: no figure matches --only\n", argv[0]);
+		return 2;
+	}
+
+	ctx.report = report_new();
+	if (!ctx.report)
+		return 1;
+	if (no_pin) {
+		cpu_set_t allowed;
+
+		ctx.cpus = sched_getaffinity(0, sizeof(allowed), &allowed) ?
+			   (int)sysconf(_SC_NPROCESSORS_ONLN) :
+			   CPU_COUNT(&allowed);
+	} else {
+		pin(&ctx);
+	}
+	rc = bench_sys_init(&ctx);
+	if (rc < 0) {
+		fprintf(stderr, "%s: mkdtemp: %s\n", argv[0], strerror(-rc));
+		return 1;
+	}
+	bench_log("ipm-bench %s: %d CPUs, %s, server %s%s", IVSHMEM_VERSION,
+		  ctx.cpus, ctx.pinned ? "pinned" : "not pinned", server,
+		  ctx.quick ? ", quick" : "");
+	if (ctx.pinned)
+		bench_log("bench on CPU %d, helpers on the %s", ctx.bench_cpu,
+			  ctx.cpus > 1 ? "others" : "same");
+
+	for (size_t i = 0; i < NBENCHES; i++) {
+		const struct bench_def *b = benches[i];
+		int wanted = 0;
+
+		for (int j = 0; b->figures[j]; j++)
+			wanted |= bench_selected(&ctx, b->figures[j]);
+		if (!wanted)
+			continue;
+		rc = b->run(&ctx);
+		if (rc < 0) {
+			bench_log("ipm-bench: %s failed: %s", b->name,
+				  strerror(-rc));
+			failed = 1;
+		}
+	}
+
+	meta.cpus = ctx.cpus;
+	meta.pinned = ctx.pinned;
+	report_table(ctx.report, json ? stderr : stdout);
+	if (json)
+		report_json(ctx.report, &meta, stdout);
+	fflush(stdout);
+	report_free(ctx.report);
+	return failed;
+}

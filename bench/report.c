@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+#include "report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct report {
+	struct result **res;
+	size_t n, cap;
+};
+
+struct report *report_new(void)
+{
+	return calloc(1, sizeof(struct report));
+}
+
+void report_free(struct report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->res[i]);
+	free(r->res);
+	free(r);
+}
+
+static struct result *add(struct report *r, const char *name,
+			  enum result_kind kind, uint64_t size, int peers)
+{
+	struct result *res;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct result **v = realloc(r->res, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->res = v;
+		r->cap = cap;
+	}
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return NULL;
+	snprintf(res->name, sizeof(res->name), "%s", name);
+	res->kind = kind;
+	res->size = size;
+	res->peers = peers;
+	r->res[r->n++] = res;
+	return res;
+}
+
+struct result *report_add_latency(struct report *r, const char *name,
+				  uint64_t size, int peers,
+				  const struct stats_summary *lat)
+{
+	struct result *res = add(r, name, RESULT_LATENCY, size, peers);
+
+	if (res)
+		res->lat = *lat;
+	return res;
+}
+
+struct result *report_add_throughput(struct report *r, const char *name,
+				     uint64_t size, int peers, double mb_s,
+				     double msgs_per_s)
+{
+	struct result *res = add(r, name, RESULT_THROUGHPUT, size, peers);
+
+	if (res) {
+		res->value = mb_s;
+		res->msgs_per_s = msgs_per_s;
+	}
+	return res;
+}
+
+struct result *report_find(struct report *r, const char *name,
+			   uint64_t size, int peers)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct result *res = r->res[i];
+
+		if (!strcmp(res->name, name) && res->size == size &&
+		    (peers < 0 || res->peers == peers))
+			return res;
+	}
+	return NULL;
+}
+
+void report_set_ratio(struct result *res, const struct result *base)
+{
+	double num, den;
+
+	if (!base)
+		return;
+	if (res->kind == RESULT_LATENCY) {
+		num = (double)res->lat.p50;
+		den = (double)base->lat.p50;
+	} else {
+		num = res->value;
+		den = base->value;
+	}
+	if (den <= 0 || !isfinite(num / den))
+		return;
+	res->has_ratio = 1;
+	res->ratio = num / den;
+	snprintf(res->baseline, sizeof(res->baseline), "%s", base->name);
+}
+
+void report_set_note(struct result *res, const char *note)
+{
+	snprintf(res->note, sizeof(res->note), "%s", note);
+}
+
+/* 0, 64, 4K, 64K, 1M: exact binary units only. */
+static const char *fmt_size(uint64_t size, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (size && size % 1024 == 0 && u < 3) {
+		size /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)size);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)size,
+			 units[u]);
+	return buf;
+}
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+void report_table(const struct report *r, FILE *f)
+{
+	fprintf(f, "%-18s %5s %5s %7s %10s %10s %10s %10s  %s\n", "name",
+		"size", "peers", "n", "p50", "p99", "max", "mean", "ratio");
+	fprintf(f, "%-18s %5s %5s %7s %10s %10s %10s %10s\n", "", "", "", "",
+		"us", "us", "us", "us");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct result *res = r->res[i];
+		char size[24], peers[16], ratio[80] = "";
+
+		fmt_size(res->size, size, sizeof(size));
+		if (res->peers >= 0)
+			snprintf(peers, sizeof(peers), "%d", res->peers);
+		else
+			snprintf(peers, sizeof(peers), "-");
+		if (res->has_ratio)
+			snprintf(ratio, sizeof(ratio), "%.2fx %s", res->ratio,
+				 res->baseline);
+		if (res->kind == RESULT_LATENCY)
+			fprintf(f, "%-18s %5s %5s %7zu %10.2f %10.2f %10.2f "
+				"%10.2f  %s\n", res->name, size, peers,
+				res->lat.n, us(res->lat.p50),
+				us(res->lat.p99), us(res->lat.max),
+				res->lat.mean / 1000.0, ratio);
+		else
+			fprintf(f, "%-18s %5s %5s %7s %10.1f MB/s %12.0f "
+				"msg/s  %s\n", res->name, size, peers, "",
+				res->value, res->msgs_per_s, ratio);
+		if (res->note[0])
+			fprintf(f, "%-18s   note: %s\n", "", res->note);
+	}
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* JSON has no NaN or infinity. */
+static void json_num(FILE *f, double v, int decimals)
+{
+	if (isfinite(v))
+		fprintf(f, "%.*f", decimals, v);
+	else
+		fputs("null", f);
+}
+
+static void json_result(FILE *f, const struct result *res)
+{
+	fputs("{\"name\": ", f);
+	json_str(f, res->name);
+	fprintf(f, ", \"size\": %llu", (unsigned long long)res->size);
+	if (res->kind == RESULT_LATENCY) {
+		fprintf(f, ", \"unit\": \"ns\", \"n\": %zu, \"p50\": %llu, "
+			"\"p99\": %llu, \"max\": %llu, \"mean\": ", res->lat.n,
+			(unsigned long long)res->lat.p50,
+			(unsigned long long)res->lat.p99,
+			(unsigned long long)res->lat.max);
+		json_num(f, res->lat.mean, 1);
+	} else {
+		fputs(", \"unit\": \"MB/s\", \"value\": ", f);
+		json_num(f, res->value, 1);
+		fputs(", \"msgs_per_s\": ", f);
+		json_num(f, res->msgs_per_s, 0);
+	}
+	if (res->peers >= 0)
+		fprintf(f, ", \"peers\": %d", res->peers);
+	if (res->has_ratio) {
+		fputs(", \"ratio\": ", f);
+		json_num(f, res->ratio, 3);
+		fputs(", \"baseline\": ", f);
+		json_str(f, res->baseline);
+	}
+	if (res->note[0]) {
+		fputs(", \"note\": ", f);
+		json_str(f, res->note);
+	}
+	fputc('}', f);
+}
+
+void report_json(const struct report *r, const struct report_meta *m,
+		 FILE *f)
+{
+	fputs("{\n  \"tool\": ", f);
+	json_str(f, m->tool);
+	fputs(",\n  \"version\": ", f);
+	json_str(f, m->version);
+	fprintf(f, ",\n  \"cpus\": %d,\n  \"pinned\": %s,\n  \"results\": [",
+		m->cpus, m->pinned ? "true" : "false");
+	for (size_t i = 0; i < r->n; i++) {
+		fputs(i ? ",\n    " : "\n    ", f);
+		json_result(f, r->res[i]);
+	}
+	fputs(r->n ? "\n  ]\n}\n" : "]\n}\n", f);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* --help, --version and bad options: output and exit status. */
+#include <string.h>
+
+#include "cli_util.h"
+
+#ifndef IVSHMEM_VERSION
+#error "the build passes IVSHMEM_VERSION"
+#endif
+
+static void expect_ok(const char *const *args, const char *const *needles)
+{
+	const char *argv[8] = { cli_server_bin() };
+	char out[16384];
+	int rc, argc = 1;
+
+	for (int i = 0; args[i]; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	rc = tu_run(argv, out, sizeof(out), 10);
+	CHECK(rc == 0, "'%s' exited %d:\n%s", args[0], rc, out);
+	for (int i = 0; needles[i]; i++)
+		CHECK(strstr(out, needles[i]), "'%s' output lacks '%s':\n%s",
+		      args[0], needles[i], out);
+}
+
+int main(void)
+{
+	struct tu_server s;
+	const char *help[] = {
+		"Usage:", "--socket", "--shm", "--size", "--vectors",
+		"--pidfile", "--foreground", "--hugetlbfs", "--socket-mode",
+		"--socket-owner", "--socket-group", "--shm-mode", "--shm-owner",
+		"--shm-group", "--max-peers", "--max-backlog", "--version",
+		NULL
+	};
+	const char *version[] = { "ivshmem-server", IVSHMEM_VERSION, NULL };
+	const char *hint[] = { "--help", NULL };
+
+	expect_ok(CLI_ARGS("--help"), help);
+	expect_ok(CLI_ARGS("-h"), help);
+	/* Help wins over an error later on the line, as with most tools. */
+	expect_ok(CLI_ARGS("-h", "-n", "0"), help);
+	expect_ok(CLI_ARGS("-V"), version);
+	expect_ok(CLI_ARGS("--version"), version);
+
+	/*
+	 * Private paths everywhere, so that a parser that wrongly accepted
+	 * a line would not touch the default socket or shm.
+	 */
+	cli_names(&s, "usage");
+#define BAD(...) cli_expect_fail(CLI_ARGS("-F", "-S", s.socket_path, "-M", \
+					  s.shm_name, __VA_ARGS__), \
+				 needles, s.socket_path, s.shm_name)
+	{
+		const char *needles[] = { "'--bogus'", "unknown", "--help",
+					  NULL };
+		BAD("--bogus");
+	}
+	{
+		const char *needles[] = { "'-z'", "unknown", "--help", NULL };
+		BAD("-z");
+		/* -z in the middle or at the front of a group of options. */
+		BAD("-Fz");
+		BAD("-zF");
+		BAD("-vzq");
+	}
+	{
+		const char *needles[] = { "'-S'", "needs a value", "--help",
+					  NULL };
+		cli_expect_fail(CLI_ARGS("-F", "-M", s.shm_name, "-S"),
+				needles, NULL, s.shm_name);
+	}
+	{
+		const char *needles[] = { "'--size'", "needs a value", NULL };
+		BAD("--size");
+	}
+	{
+		const char *needles[] = { "unexpected argument 'extra'",
+					  "--help", NULL };
+		BAD("extra");
+	}
+	cli_expect_fail(CLI_ARGS("--help=x"), hint, NULL, NULL);
+	printf("cli_usage: ok\n");
+	return 0;
+}
