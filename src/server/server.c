@@ -37,7 +37,24 @@ struct server {
 	struct peer *doomed;
 	struct peer *by_id[IVPROTO_NUM_IDS];
 	char listen_tag, stop_tag; /* epoll cookies */
+	int listen_paused;         /* out of fds: not accepting for now */
 };
+
+static void pause_listening(struct server *s, int pause)
+{
+	struct epoll_event ev = {
+		.events = pause ? 0 : EPOLLIN,
+		.data.ptr = &s->listen_tag,
+	};
+
+	if (s->listen_paused == pause)
+		return;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev) == 0)
+		s->listen_paused = pause;
+	if (pause)
+		log_warn(s->log, "out of file descriptors: not accepting new "
+			 "peers until one leaves");
+}
 
 static void doom(struct server *s, struct peer *p, const char *why, int err)
 {
@@ -236,6 +253,11 @@ static void reap(struct server *s)
 		log_debug(s->log, "peer %d removed (%u peers left)", p->id,
 			  s->npeers);
 		free_peer(p);
+		/* Its fds are free again: a reserve first, then peers. */
+		if (s->reserve_fd < 0)
+			s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (s->reserve_fd >= 0)
+			pause_listening(s, 0);
 	}
 }
 
@@ -255,10 +277,13 @@ static int refuse_for_fds(struct server *s, int err)
 			close(fd);
 	}
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Without a reserve a pending peer would make epoll spin. */
+	if (s->reserve_fd < 0)
+		pause_listening(s, 1);
 	if (fd < 0)
 		return 0;
 	log_warn(s->log, "refused a peer: %s", strerror(err));
-	return 1;
+	return !s->listen_paused;
 }
 
 static void accept_all(struct server *s)

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IPM: an inter-processor mailbox over ivshmem, in the spirit of Zephyr's
+ * include/zephyr/drivers/ipm.h. An IPM device sits on a transport (the host
+ * one through ivshmem-server, or a Linux guest's PCI device) and is one of
+ * two backends, each filling one ops table:
+ *
+ *  - IPM_MODE_DOORBELL: wire-compatible with Zephyr's ipm_ivshmem driver.
+ *    ipm_send() rings vector 0 of peer 'id'; no payload (max data size 0);
+ *    the callback gets id 0 and no data. The shared memory is not touched.
+ *  - IPM_MODE_MAILBOX: payloads in the shared memory (docs/mailbox-layout.md),
+ *    a queue per sender/receiver pair, doorbells to wake sleepers.
+ *    ipm_send()'s id is the destination peer; the callback's id is the
+ *    sender. Nothing read from the shared memory is trusted.
+ *
+ * In both modes the device is driven by the caller's thread: poll the fds
+ * from ipm_fds() and call ipm_process(), or block in ipm_poll(). Callbacks
+ * run inside those calls. One thread at a time per device.
+ * Functions return 0 (or a count) or a negative errno.
+ */
+#ifndef IVSHMEM_IPM_H
+#define IVSHMEM_IPM_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ivshmem/transport.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ipm;
+
+enum ipm_mode {
+	IPM_MODE_DOORBELL = 0,
+	IPM_MODE_MAILBOX = 1,
+};
+
+struct ipm_config {
+	enum ipm_mode mode;
+	/* Mailbox: peer slots the region is cut into (2..64, default 2);
+	 * the first mailbox peer decides, later ones adopt its layout. */
+	unsigned slots;
+	/* Mailbox: how long a blocking send waits for the receiver's
+	 * complete before -ETIMEDOUT (default 5000; < 0 forever). */
+	int send_timeout_ms;
+	/* Mailbox: spin this long on shared memory before sleeping on the
+	 * doorbell (0: sleep at once; default 0). */
+	unsigned spin_ns;
+	/* Mailbox: messages are completed only by ipm_complete(), not when
+	 * the callback returns. */
+	int manual_complete;
+};
+
+/*
+ * Receive callback. Mailbox mode: 'data' points at the payload in shared
+ * memory (valid until the message is completed; a misbehaving sender could
+ * change the bytes meanwhile, so copy what must not change). Doorbell mode:
+ * id 0, data NULL, size 0.
+ */
+typedef void (*ipm_callback_t)(struct ipm *ipm, void *user_data, uint32_t id,
+			       const volatile void *data, size_t size);
+
+/* Open an IPM device on transport t, which it owns from then on. */
+int ipm_open(struct ipm **out, struct ivshm_transport *t,
+	     const struct ipm_config *cfg);
+/* Close the device and its transport. NULL is accepted. */
+void ipm_close(struct ipm *ipm);
+
+/*
+ * Send to peer 'id'. Mailbox mode: wait != 0 returns once the receiver has
+ * completed the message; wait == 0 returns once it is queued.
+ * -EBUSY      the queue to that peer is full (wait == 0)
+ * -EMSGSIZE   size > ipm_max_data_size_get()
+ * -EINVAL     id > ipm_max_id_val_get(), or data NULL with size > 0
+ * -ETIMEDOUT  not completed within send_timeout_ms (wait != 0)
+ * -ENOTCONN   no such peer, or it left
+ */
+int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+	     size_t size);
+
+void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
+			   void *user_data);
+int ipm_max_data_size_get(const struct ipm *ipm);
+uint32_t ipm_max_id_val_get(const struct ipm *ipm);
+/* Disabled: no callbacks; mailbox messages stay queued (backpressure). */
+int ipm_set_enabled(struct ipm *ipm, int enable);
+/* Complete the message being (or last) delivered: the receiver's ack. */
+void ipm_complete(struct ipm *ipm);
+
+/* Fill up to max pollfds to wait on (POLLIN); returns how many. */
+int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max);
+/* Handle whatever is ready without blocking: how many messages delivered. */
+int ipm_process(struct ipm *ipm);
+/*
+ * Wait up to timeout_ms (< 0: forever) for messages and deliver them.
+ * Returns how many were delivered (0 on timeout).
+ */
+int ipm_poll(struct ipm *ipm, int timeout_ms);
+
+/* The transport under the device (shared memory, own id, vectors). */
+const struct ivshm_transport *ipm_transport(const struct ipm *ipm);
+/* Mailbox mode: live mailbox peers, ascending, like ivshmem_peers(). */
+int ipm_peers(struct ipm *ipm, int *ids, int max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What an IPM backend provides: one ops table per mode, as Zephyr's IPM
+ * drivers fill struct ipm_driver_api. ipm.c is the thin front that checks
+ * arguments and dispatches.
+ */
+#ifndef IVSHMEM_IPM_BACKEND_H
+#define IVSHMEM_IPM_BACKEND_H
+
+#include <ivshmem/ipm.h>
+
+struct ipm_backend_ops {
+	const char *name;
+	int (*open)(struct ipm *ipm);
+	void (*close)(struct ipm *ipm);
+	int (*send)(struct ipm *ipm, int wait, uint32_t id, const void *data,
+		    size_t size);
+	int (*max_data_size)(const struct ipm *ipm);
+	void (*complete)(struct ipm *ipm);
+	int (*process)(struct ipm *ipm);
+	/* Consume doorbells before an event loop's process (may be NULL). */
+	void (*ack)(struct ipm *ipm);
+	/* Block until something may be ready, at most timeout_ms. */
+	int (*wait)(struct ipm *ipm, int timeout_ms);
+	int (*peers)(struct ipm *ipm, int *ids, int max);
+};
+
+struct ipm {
+	const struct ipm_backend_ops *ops;
+	struct ivshm_transport *t;
+	struct ipm_config cfg;
+	ipm_callback_t cb;
+	void *user_data;
+	int enabled;
+	void *priv; /* the backend's state */
+};
+
+extern const struct ipm_backend_ops ipm_doorbell_ops;
+extern const struct ipm_backend_ops ipm_mailbox_ops;
+
+/* Wait for POLLIN on the device's fds; 1 ready, 0 timeout, -errno. */
+int ipm_wait_fds(struct ipm *ipm, int timeout_ms);
+
+/* Drain the transport's presence news; calls left(ipm, peer) per leave. */
+int ipm_drain_presence(struct ipm *ipm, void (*left)(struct ipm *, int));
+
+#endif

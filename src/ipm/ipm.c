@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* The IPM front: argument checks and dispatch to the mode's backend. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "backend.h"
+
+#define API __attribute__((visibility("default")))
+
+#define DEFAULT_SLOTS 2
+#define DEFAULT_SEND_TIMEOUT_MS 5000
+
+API int ipm_open(struct ipm **out, struct ivshm_transport *t,
+		 const struct ipm_config *cfg)
+{
+	struct ipm *ipm;
+	int rc;
+
+	*out = NULL;
+	if (!t || !cfg)
+		return -EINVAL;
+	if (cfg->mode != IPM_MODE_DOORBELL && cfg->mode != IPM_MODE_MAILBOX)
+		return -EINVAL;
+	ipm = calloc(1, sizeof(*ipm));
+	if (!ipm)
+		return -ENOMEM;
+	ipm->t = t;
+	ipm->cfg = *cfg;
+	if (!ipm->cfg.slots)
+		ipm->cfg.slots = DEFAULT_SLOTS;
+	if (!ipm->cfg.send_timeout_ms)
+		ipm->cfg.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS;
+	ipm->enabled = 1;
+	ipm->ops = cfg->mode == IPM_MODE_MAILBOX ? &ipm_mailbox_ops :
+						   &ipm_doorbell_ops;
+	rc = ipm->ops->open(ipm);
+	if (rc < 0) {
+		free(ipm);
+		return rc;
+	}
+	*out = ipm;
+	return 0;
+}
+
+API void ipm_close(struct ipm *ipm)
+{
+	if (!ipm)
+		return;
+	ipm->ops->close(ipm);
+	ivshm_transport_close(ipm->t);
+	free(ipm);
+}
+
+API int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+		 size_t size)
+{
+	if (id > ipm_max_id_val_get(ipm) || (size && !data))
+		return -EINVAL;
+	if (size > (size_t)ipm_max_data_size_get(ipm))
+		return -EMSGSIZE;
+	return ipm->ops->send(ipm, wait, id, data, size);
+}
+
+API void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
+			       void *user_data)
+{
+	ipm->cb = cb;
+	ipm->user_data = user_data;
+}
+
+API int ipm_max_data_size_get(const struct ipm *ipm)
+{
+	return ipm->ops->max_data_size(ipm);
+}
+
+API uint32_t ipm_max_id_val_get(const struct ipm *ipm)
+{
+	(void)ipm;
+	return 65535; /* ids are peer ids: the Doorbell register's 16 bits */
+}
+
+API int ipm_set_enabled(struct ipm *ipm, int enable)
+{
+	ipm->enabled = !!enable;
+	return 0;
+}
+
+API void ipm_complete(struct ipm *ipm)
+{
+	ipm->ops->complete(ipm);
+}
+
+API int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max)
+{
+	struct ivshm_transport *t = ipm->t;
+	int n = 0, fd;
+
+	fd = t->ops->vector_fd(t, 0);
+	if (fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	fd = t->ops->presence_fd(t);
+	if (fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	return n;
+}
+
+API int ipm_process(struct ipm *ipm)
+{
+	/* An event loop saw the doorbell fd readable: clear it first. */
+	if (ipm->ops->ack)
+		ipm->ops->ack(ipm);
+	return ipm->ops->process(ipm);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+API int ipm_poll(struct ipm *ipm, int timeout_ms)
+{
+	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+
+	for (;;) {
+		int left = -1, rc;
+
+		rc = ipm->ops->process(ipm);
+		if (rc != 0)
+			return rc;
+		if (deadline >= 0) {
+			long long l = deadline - now_ms();
+
+			if (l <= 0)
+				return 0;
+			left = (int)l;
+		}
+		rc = ipm->ops->wait(ipm, left);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+API const struct ivshm_transport *ipm_transport(const struct ipm *ipm)
+{
+	return ipm->t;
+}
+
+API int ipm_peers(struct ipm *ipm, int *ids, int max)
+{
+	return ipm->ops->peers(ipm, ids, max);
+}
+
+int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
+{
+	struct pollfd fds[4];
+	int n = ipm_fds(ipm, fds, 4), rc;
+
+	if (n == 0)
+		return -ENOTCONN;
+	do {
+		rc = poll(fds, (nfds_t)n, timeout_ms);
+	} while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : rc > 0;
+}
+
+int ipm_drain_presence(struct ipm *ipm, void (*left)(struct ipm *, int))
+{
+	struct ivshm_transport *t = ipm->t;
+	int peer, what, rc, n = 0;
+
+	while ((rc = t->ops->next_presence(t, &peer, &what)) == 1) {
+		if (what == IVSHM_PEER_LEFT && left)
+			left(ipm, peer);
+		n++;
+	}
+	return rc < 0 && rc != -ENOTSUP ? rc : n;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mailbox's layout in shared memory, version 1 (docs/mailbox-layout.md).
+ * Every field here can be written by any peer at any time: code reads a
+ * field once into a local, validates it, and uses only the local.
+ */
+#ifndef IVSHMEM_IPM_LAYOUT_H
+#define IVSHMEM_IPM_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPM_MAGIC          UINT64_C(0x4d50494d4d485356) /* "VSHMMIPM" */
+#define IPM_LAYOUT_VERSION 1u
+#define IPM_LINE           64u
+#define IPM_MAX_SLOTS      64u
+#define IPM_MIN_SLOTS      2u
+#define IPM_HEADER_SIZE    8192u /* header line + 64 slot lines, rounded */
+#define IPM_QUEUE_CTL      (2 * IPM_LINE)
+#define IPM_MIN_CAP        (4 * IPM_LINE)
+
+/* One line: the geometry, written once by the first mailbox peer. */
+struct ipm_hdr {
+	_Atomic uint64_t magic;   /* stored last, with release */
+	_Atomic uint64_t init;    /* token of the peer initialising */
+	uint32_t version;
+	uint32_t slots;
+	uint64_t region_size;
+	uint64_t queue_offset;
+	uint64_t queue_stride;    /* bytes per queue: control + data */
+	uint64_t queue_cap;       /* data bytes per queue */
+	uint8_t pad[IPM_LINE - 56];
+};
+
+/* One line per peer slot. */
+struct ipm_slot {
+	/* 0: free; else the owner's token: nonce << 32 | (peer id + 1). */
+	_Atomic uint64_t owner;
+	_Atomic uint32_t sleeping;  /* owner sleeps on its doorbell */
+	_Atomic uint32_t wants_ack; /* owner waits for a completion */
+	_Atomic uint64_t heartbeat; /* reserved for transports without presence */
+	uint8_t pad[IPM_LINE - 24];
+};
+
+/*
+ * A queue from one slot to another: a byte ring of 'cap' bytes after two
+ * control lines, each written by one side only. head and tail count bytes
+ * ever published / consumed; both stay multiples of IPM_LINE.
+ */
+struct ipm_queue_ctl {
+	_Atomic uint64_t head;  /* producer */
+	_Atomic uint64_t pgen;  /* producer's token */
+	uint8_t pad0[IPM_LINE - 16];
+	_Atomic uint64_t tail;  /* consumer */
+	_Atomic uint64_t cgen;  /* consumer's token: it is attached */
+	uint8_t pad1[IPM_LINE - 16];
+};
+
+enum ipm_rec_type {
+	IPM_REC_MSG = 0x4753534d,  /* "MSSG" */
+	IPM_REC_WRAP = 0x50415257, /* "WRAP": continue at ring offset 0 */
+};
+
+/* Each record starts on a line; the payload follows the header. */
+struct ipm_rec {
+	uint32_t type;
+	uint32_t len;
+	uint64_t src;  /* sender's token */
+	uint64_t dst;  /* receiver's token */
+	uint64_t seq;  /* sender's message number on this queue */
+};
+
+#define IPM_REC_HDR sizeof(struct ipm_rec)
+
+static inline uint64_t ipm_align_line(uint64_t v)
+{
+	return (v + IPM_LINE - 1) & ~(uint64_t)(IPM_LINE - 1);
+}
+
+static inline uint64_t ipm_rec_size(uint64_t len)
+{
+	return ipm_align_line(IPM_REC_HDR + len);
+}
+
+static inline int ipm_token_id(uint64_t token)
+{
+	uint32_t low = (uint32_t)token;
+
+	return low >= 1 && low <= 65536 ? (int)(low - 1) : -1;
+}
+
+struct ipm_geometry {
+	unsigned slots;
+	uint64_t region_size;
+	uint64_t queue_offset;
+	uint64_t queue_stride;
+	uint64_t queue_cap;
+};
+
+/* The geometry for 'slots' peers in a region of 'size' bytes; 0 or -ENOSPC. */
+int ipm_geometry_compute(struct ipm_geometry *g, uint64_t size, unsigned slots);
+
+/* Queue number of the pair (from, to), from != to. */
+static inline unsigned ipm_queue_index(unsigned slots, unsigned from,
+				       unsigned to)
+{
+	return from * (slots - 1) + (to > from ? to - 1 : to);
+}
+
+#endif

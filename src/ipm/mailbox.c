@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* Mailbox mode: the backend's ops table, sleeping and the peer list. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "mailbox.h"
+
+static int mb_open(struct ipm *ipm)
+{
+	struct mbox *mb = calloc(1, sizeof(*mb));
+	int rc;
+
+	if (!mb)
+		return -ENOMEM;
+	if (ipm->cfg.slots < IPM_MIN_SLOTS || ipm->cfg.slots > IPM_MAX_SLOTS) {
+		free(mb);
+		return -EINVAL;
+	}
+	rc = mbox_attach(ipm, mb);
+	if (rc < 0) {
+		free(mb);
+		return rc;
+	}
+	ipm->priv = mb;
+	return 0;
+}
+
+static void mb_close(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	mbox_complete(ipm);
+	mbox_detach(ipm, mb);
+	free(mb);
+}
+
+static int mb_max_data_size(const struct ipm *ipm)
+{
+	uint64_t max = mbox_of(ipm)->g.queue_cap - IPM_REC_HDR;
+
+	return max > INT32_MAX ? INT32_MAX : (int)max;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int mbox_sleep(struct ipm *ipm, int timeout_ms)
+{
+	struct mbox *mb = mbox_of(ipm);
+	struct ipm_slot *self = &mb->slots[mb->me];
+	int rc;
+
+	/* Flag first, then look: a sender publishes, then looks at the flag. */
+	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (mbox_pending(mb)) {
+		atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
+		return 1;
+	}
+	rc = ipm_wait_fds(ipm, timeout_ms);
+	atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
+	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+	return rc;
+}
+
+static int mb_wait(struct ipm *ipm, int timeout_ms)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	if (ipm->cfg.spin_ns) {
+		long long end = now_ns() + ipm->cfg.spin_ns;
+
+		do {
+			if (mbox_pending(mb))
+				return 1;
+		} while (now_ns() < end);
+	}
+	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
+		timeout_ms = MBOX_RECHECK_MS;
+	return mbox_sleep(ipm, timeout_ms);
+}
+
+static int mb_peers(struct ipm *ipm, int *ids, int max)
+{
+	struct mbox *mb = mbox_of(ipm);
+	int n = 0, found[IPM_MAX_SLOTS];
+
+	ipm_drain_presence(ipm, mbox_peer_left);
+	for (unsigned i = 0; i < mb->g.slots; i++) {
+		int id = ipm_token_id(mbox_owner(mb, i));
+
+		if (i == mb->me || id < 0 ||
+		    ipm->t->ops->peer_live(ipm->t, id) == 0)
+			continue;
+		/* ascending, no duplicates (garbage could list one twice) */
+		int j = n;
+
+		while (j > 0 && found[j - 1] > id)
+			j--;
+		if (j > 0 && found[j - 1] == id)
+			continue;
+		for (int k = n; k > j; k--)
+			found[k] = found[k - 1];
+		found[j] = id;
+		n++;
+	}
+	for (int i = 0; i < n && i < max; i++)
+		ids[i] = found[i];
+	return n;
+}
+
+static void mb_ack(struct ipm *ipm)
+{
+	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+}
+
+const struct ipm_backend_ops ipm_mailbox_ops = {
+	.name = "mailbox",
+	.open = mb_open,
+	.close = mb_close,
+	.send = mbox_send,
+	.max_data_size = mb_max_data_size,
+	.complete = mbox_complete,
+	.process = mbox_process,
+	.ack = mb_ack,
+	.wait = mb_wait,
+	.peers = mb_peers,
+};

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Mailbox mode's private state: what we keep out of reach of other peers. */
+#ifndef IVSHMEM_IPM_MAILBOX_H
+#define IVSHMEM_IPM_MAILBOX_H
+
+#include "backend.h"
+#include "layout.h"
+
+#define MBOX_VECTOR 0
+/* Sleepers re-check this often, so a peer that clears our flags in shared
+ * memory delays us at most this long instead of hanging us. */
+#define MBOX_RECHECK_MS 100
+
+struct mbox {
+	struct ipm_geometry g;
+	uint8_t *base;
+	struct ipm_hdr *hdr;
+	struct ipm_slot *slots;
+	unsigned me;
+	uint64_t token;
+	/* Our own indexes: the shared copies are only ever written from these. */
+	uint64_t head[IPM_MAX_SLOTS];   /* producer, per destination slot */
+	uint64_t seq[IPM_MAX_SLOTS];
+	uint64_t tail[IPM_MAX_SLOTS];   /* consumer, per source slot */
+	int cached_slot[2];             /* last id -> slot lookup */
+	uint64_t corrupt;               /* records dropped as invalid */
+	/* The message delivered and not yet completed. */
+	int held;
+	unsigned held_from;
+	uint64_t held_end;
+};
+
+static inline struct mbox *mbox_of(const struct ipm *ipm)
+{
+	return ipm->priv;
+}
+
+static inline struct ipm_queue_ctl *mbox_ctl(const struct mbox *mb,
+					     unsigned from, unsigned to)
+{
+	return (struct ipm_queue_ctl *)(mb->base + mb->g.queue_offset +
+		(uint64_t)ipm_queue_index(mb->g.slots, from, to) *
+		mb->g.queue_stride);
+}
+
+static inline uint8_t *mbox_data(const struct mbox *mb, unsigned from,
+				 unsigned to)
+{
+	return (uint8_t *)mbox_ctl(mb, from, to) + IPM_QUEUE_CTL;
+}
+
+static inline uint64_t mbox_owner(const struct mbox *mb, unsigned slot)
+{
+	return atomic_load_explicit(&mb->slots[slot].owner,
+				    memory_order_acquire);
+}
+
+/* mbox_attach.c */
+int mbox_attach(struct ipm *ipm, struct mbox *mb);
+void mbox_detach(struct ipm *ipm, struct mbox *mb);
+/* Free every slot the departed peer still holds. */
+void mbox_peer_left(struct ipm *ipm, int peer);
+/* Slot of live mailbox peer 'id', or -1. */
+int mbox_find(struct mbox *mb, int id);
+
+/* mbox_send.c */
+int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+	      size_t size);
+
+/* mbox_recv.c */
+int mbox_process(struct ipm *ipm);
+void mbox_complete(struct ipm *ipm);
+/* 1 when some queue to us holds something. */
+int mbox_pending(struct mbox *mb);
+
+/* Sleep on our doorbell (with presence news) for at most timeout_ms. */
+int mbox_sleep(struct ipm *ipm, int timeout_ms);
+
+#endif

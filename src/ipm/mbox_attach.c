@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Joining the mailbox: adopt (or, first, lay out) the header, claim a slot,
+ * attach to the queues in and out of it. Leaving: give the slot back.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mailbox.h"
+
+/* A peer that died half-way through laying out the header is taken over. */
+#define INIT_TAKEOVER_MS 2000
+
+static uint64_t make_token(int id)
+{
+	uint32_t nonce = 0;
+
+	while (nonce == 0)
+		if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+			nonce = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	return (uint64_t)nonce << 32 | (uint32_t)(id + 1);
+}
+
+static void lay_out(struct mbox *mb, const struct ipm_geometry *g)
+{
+	struct ipm_hdr *h = mb->hdr;
+
+	/* Slot table and every queue's control lines start clean. */
+	memset(mb->slots, 0, IPM_MAX_SLOTS * sizeof(struct ipm_slot));
+	for (unsigned q = 0; q < g->slots * (g->slots - 1); q++)
+		memset(mb->base + g->queue_offset + q * g->queue_stride, 0,
+		       IPM_QUEUE_CTL);
+	h->version = IPM_LAYOUT_VERSION;
+	h->slots = g->slots;
+	h->region_size = g->region_size;
+	h->queue_offset = g->queue_offset;
+	h->queue_stride = g->queue_stride;
+	h->queue_cap = g->queue_cap;
+	atomic_store_explicit(&h->magic, IPM_MAGIC, memory_order_release);
+}
+
+/* Copy the header out once and accept it only if it is self-consistent. */
+static int adopt(struct mbox *mb, size_t size)
+{
+	const volatile struct ipm_hdr *h = mb->hdr;
+	struct ipm_geometry want;
+	uint32_t version = h->version, slots = h->slots;
+	uint64_t region = h->region_size, off = h->queue_offset;
+	uint64_t stride = h->queue_stride, cap = h->queue_cap;
+
+	if (version != IPM_LAYOUT_VERSION)
+		return -EPROTONOSUPPORT;
+	if (ipm_geometry_compute(&want, size, slots) < 0 || region != size ||
+	    off != want.queue_offset || stride != want.queue_stride ||
+	    cap != want.queue_cap)
+		return -EPROTO;
+	mb->g = want;
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int header(struct ipm *ipm, struct mbox *mb)
+{
+	struct ipm_geometry g;
+	uint64_t seen = 0;
+	long long since = now_ms();
+	int rc;
+
+	rc = ipm_geometry_compute(&g, ipm->t->size, ipm->cfg.slots);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		uint64_t magic = atomic_load_explicit(&mb->hdr->magic,
+						      memory_order_acquire);
+		uint64_t init;
+
+		if (magic == IPM_MAGIC)
+			return adopt(mb, ipm->t->size);
+		if (magic != 0)
+			return -EPROTO; /* the region holds something else */
+		init = atomic_load_explicit(&mb->hdr->init,
+					    memory_order_acquire);
+		if (init != seen) {
+			seen = init;
+			since = now_ms();
+		}
+		if ((init == 0 || now_ms() - since > INIT_TAKEOVER_MS) &&
+		    atomic_compare_exchange_strong(&mb->hdr->init, &init,
+						   mb->token)) {
+			lay_out(mb, &g);
+			mb->g = g;
+			return 0;
+		}
+		usleep(1000);
+	}
+}
+
+/* A slot is ours to take when free, or when its owner is not a live peer. */
+static int reclaimable(struct ipm *ipm, uint64_t owner)
+{
+	int id = ipm_token_id(owner);
+
+	if (owner == 0 || id < 0 || id == ipm->t->id)
+		return 1;
+	return ipm->t->ops->peer_live(ipm->t, id) == 0;
+}
+
+static int claim(struct ipm *ipm, struct mbox *mb)
+{
+	for (unsigned i = 0; i < mb->g.slots; i++) {
+		uint64_t owner = mbox_owner(mb, i);
+
+		if (reclaimable(ipm, owner) &&
+		    atomic_compare_exchange_strong(&mb->slots[i].owner, &owner,
+						   mb->token)) {
+			mb->me = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Our ends of every queue, started from what is there if it makes sense. */
+static void attach_queues(struct mbox *mb)
+{
+	const uint64_t cap = mb->g.queue_cap;
+
+	atomic_store(&mb->slots[mb->me].sleeping, 0);
+	atomic_store(&mb->slots[mb->me].wants_ack, 0);
+	for (unsigned o = 0; o < mb->g.slots; o++) {
+		struct ipm_queue_ctl *in, *out;
+		uint64_t h, t;
+
+		if (o == mb->me)
+			continue;
+		/* In: skip whatever was left for the slot's last owner. */
+		in = mbox_ctl(mb, o, mb->me);
+		h = atomic_load(&in->head) & ~(uint64_t)(IPM_LINE - 1);
+		mb->tail[o] = h;
+		atomic_store_explicit(&in->tail, h, memory_order_release);
+		atomic_store_explicit(&in->cgen, mb->token,
+				      memory_order_release);
+		/* Out: continue from the consumer's tail. */
+		out = mbox_ctl(mb, mb->me, o);
+		h = atomic_load(&out->head);
+		t = atomic_load(&out->tail);
+		if (h % IPM_LINE || t % IPM_LINE || h - t > cap)
+			h = t & ~(uint64_t)(IPM_LINE - 1);
+		mb->head[o] = h;
+		mb->seq[o] = 0;
+		atomic_store_explicit(&out->head, h, memory_order_release);
+		atomic_store_explicit(&out->pgen, mb->token,
+				      memory_order_release);
+	}
+}
+
+int mbox_attach(struct ipm *ipm, struct mbox *mb)
+{
+	struct ivshm_transport *t = ipm->t;
+	int rc;
+
+	if (t->size < IPM_HEADER_SIZE)
+		return -ENOSPC;
+	mb->base = t->mem;
+	mb->hdr = t->mem;
+	mb->slots = (struct ipm_slot *)(mb->base + IPM_LINE);
+	mb->token = make_token(t->id);
+	mb->cached_slot[0] = -1;
+	rc = header(ipm, mb);
+	if (rc < 0)
+		return rc;
+	rc = claim(ipm, mb);
+	if (rc < 0)
+		return rc;
+	attach_queues(mb);
+	return 0;
+}
+
+void mbox_detach(struct ipm *ipm, struct mbox *mb)
+{
+	uint64_t mine = mb->token;
+
+	(void)ipm;
+	atomic_store(&mb->slots[mb->me].sleeping, 0);
+	atomic_compare_exchange_strong(&mb->slots[mb->me].owner, &mine, 0);
+}
+
+void mbox_peer_left(struct ipm *ipm, int peer)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	for (unsigned i = 0; i < mb->g.slots; i++) {
+		uint64_t owner = mbox_owner(mb, i);
+
+		if (i != mb->me && owner && ipm_token_id(owner) == peer)
+			atomic_compare_exchange_strong(&mb->slots[i].owner,
+						       &owner, 0);
+	}
+	if (mb->cached_slot[0] == peer)
+		mb->cached_slot[0] = -1;
+}
+
+int mbox_find(struct mbox *mb, int id)
+{
+	if (mb->cached_slot[0] == id &&
+	    ipm_token_id(mbox_owner(mb, (unsigned)mb->cached_slot[1])) == id)
+		return mb->cached_slot[1];
+	for (unsigned i = 0; i < mb->g.slots; i++) {
+		if (i != mb->me && ipm_token_id(mbox_owner(mb, i)) == id) {
+			mb->cached_slot[0] = id;
+			mb->cached_slot[1] = (int)i;
+			return (int)i;
+		}
+	}
+	return -1;
+}

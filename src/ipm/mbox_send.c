@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sending: write the record where the ring has room, publish the head,
+ * ring the receiver only if it sleeps. The receiver's tail is the only
+ * thing we read back, and it is checked before it is believed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "mailbox.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void put_rec(uint8_t *at, uint32_t type, uint32_t len, uint64_t src,
+		    uint64_t dst, uint64_t seq)
+{
+	struct ipm_rec rec = {
+		.type = type, .len = len, .src = src, .dst = dst, .seq = seq,
+	};
+
+	memcpy(at, &rec, sizeof(rec));
+}
+
+/* Wake the receiver if it sleeps: the fence orders our head before its flag. */
+static void kick(struct ipm *ipm, struct mbox *mb, unsigned r, int id)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&mb->slots[r].sleeping, memory_order_relaxed))
+		ipm->t->ops->ring(ipm->t, id, MBOX_VECTOR);
+}
+
+/*
+ * Try to queue once: 0 when published, -EBUSY when there is no room yet,
+ * -EIO when the receiver's tail makes no sense (it may heal itself).
+ */
+static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
+		   const void *data, size_t size)
+{
+	struct ipm_queue_ctl *ctl = mbox_ctl(mb, mb->me, r);
+	uint8_t *ring = mbox_data(mb, mb->me, r);
+	const uint64_t cap = mb->g.queue_cap, need = ipm_rec_size(size);
+	uint64_t h = mb->head[r], off;
+	uint64_t t = atomic_load_explicit(&ctl->tail, memory_order_acquire);
+
+	if (t % IPM_LINE || h - t > cap)
+		return -EIO;
+	off = h % cap;
+	if (off + need > cap) {
+		/* Records never wrap: mark the rest of the ring as skipped. */
+		if (h - t + (cap - off) > cap)
+			return -EBUSY;
+		put_rec(ring + off, IPM_REC_WRAP, 0, mb->token, dst, 0);
+		h += cap - off;
+		mb->head[r] = h;
+		atomic_store_explicit(&ctl->head, h, memory_order_release);
+		off = 0;
+	}
+	if (h - t + need > cap)
+		return -EBUSY;
+	put_rec(ring + off, IPM_REC_MSG, (uint32_t)size, mb->token, dst,
+		mb->seq[r]++);
+	if (size)
+		memcpy(ring + off + IPM_REC_HDR, data, size);
+	mb->head[r] = h + need;
+	atomic_store_explicit(&ctl->head, h + need, memory_order_release);
+	return 0;
+}
+
+/* Is the receiver still the one we started with, and attached? */
+static int still_there(struct mbox *mb, unsigned r, uint64_t dst)
+{
+	return mbox_owner(mb, r) == dst &&
+	       atomic_load_explicit(&mbox_ctl(mb, mb->me, r)->cgen,
+				    memory_order_acquire) == dst;
+}
+
+/* Has the receiver consumed everything up to 'end'? */
+static int consumed(struct mbox *mb, unsigned r, uint64_t end)
+{
+	uint64_t t = atomic_load_explicit(&mbox_ctl(mb, mb->me, r)->tail,
+					  memory_order_acquire);
+
+	return (int64_t)(t - end) >= 0 && t - end <= mb->g.queue_cap;
+}
+
+int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+	      size_t size)
+{
+	struct mbox *mb = mbox_of(ipm);
+	const int timeout = ipm->cfg.send_timeout_ms;
+	long long deadline = timeout < 0 ? -1 : now_ms() + timeout;
+	struct ipm_slot *self = &mb->slots[mb->me];
+	uint64_t dst, end;
+	int slot, rc;
+	unsigned r;
+
+	ipm_drain_presence(ipm, mbox_peer_left);
+	slot = mbox_find(mb, (int)id);
+	if (slot < 0)
+		return -ENOTCONN;
+	r = (unsigned)slot;
+	dst = mbox_owner(mb, r);
+	if (!still_there(mb, r, dst))
+		return -ENOTCONN;
+
+	for (;;) {
+		rc = try_put(mb, r, dst, data, size);
+		if (rc == 0)
+			break;
+		kick(ipm, mb, r, (int)id); /* let it drain */
+		if (!wait)
+			return -EBUSY;
+		atomic_store(&self->wants_ack, 1);
+		if (deadline >= 0 && now_ms() >= deadline) {
+			atomic_store(&self->wants_ack, 0);
+			return -ETIMEDOUT;
+		}
+		mbox_sleep(ipm, MBOX_RECHECK_MS);
+		ipm_drain_presence(ipm, mbox_peer_left);
+		if (!still_there(mb, r, dst)) {
+			atomic_store(&self->wants_ack, 0);
+			return -ENOTCONN;
+		}
+	}
+	kick(ipm, mb, r, (int)id);
+	if (!wait)
+		return 0;
+
+	/* Blocking: until the receiver completes it (its tail passes it). */
+	end = mb->head[r];
+	atomic_store(&self->wants_ack, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	rc = 0;
+	while (!consumed(mb, r, end)) {
+		long long left = deadline < 0 ? MBOX_RECHECK_MS :
+						deadline - now_ms();
+
+		if (left <= 0) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		mbox_sleep(ipm, left < MBOX_RECHECK_MS ? (int)left :
+							 MBOX_RECHECK_MS);
+		/* Completed, then left: still a completed send. */
+		if (consumed(mb, r, end))
+			break;
+		ipm_drain_presence(ipm, mbox_peer_left);
+		if (!still_there(mb, r, dst)) {
+			rc = -ENOTCONN;
+			break;
+		}
+	}
+	atomic_store(&self->wants_ack, 0);
+	return rc;
+}
