@@ -57,7 +57,13 @@ esac
 mkdir -p "$CACHE" 2>/dev/null ||
 	die "cannot create $CACHE (run as root, or pass a writable CACHE_DIR)"
 command -v flock >/dev/null || die "flock (util-linux) is missing"
-exec 9>>"$CACHE/.lock" || die "cannot open $CACHE/.lock"
+# A cache we cannot write is fine once built: there is nothing to lock.
+if ! (: >>"$CACHE/.lock") 2>/dev/null; then
+	have_bins || die "cannot write $CACHE/.lock (run as root)"
+	report
+	exit 0
+fi
+exec 9>>"$CACHE/.lock"
 if ! flock -n 9; then
 	say "waiting for another build in $CACHE"
 	flock -w 3600 9 || die "timed out waiting for $CACHE/.lock"
@@ -99,7 +105,7 @@ if [ -e "$SRC_LIST" ]; then
 		want_src >"$SRC_LIST"
 		need_update=1
 	fi
-elif [ -z "$(apt-get indextargets --format '$(CODENAME)' \
+elif [ -z "$(apt-get indextargets --format "\$(CODENAME)" \
 	'Created-By: Sources' "Codename: $CODENAME" 2>/dev/null)" ]; then
 	[ $ROOT = 1 ] || die "no deb-src apt source (run as root to add one)"
 	say "adding $SRC_LIST"
@@ -126,8 +132,12 @@ if [ -n "$missing" ]; then
 	[ $ROOT = 1 ] || die "missing Debian packages:$missing (run as root)"
 	say "installing$missing"
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing >&2 ||
-		die "apt-get install$missing failed"
+	if ! apt-get install -y -q --no-install-recommends $missing >&2; then
+		# Maybe stale package lists (a fresh container has none).
+		apt-get update -q >&2 || die "apt-get update failed"
+		apt-get install -y -q --no-install-recommends $missing >&2 ||
+			die "apt-get install$missing failed"
+	fi
 fi
 
 # 3. The source package.

@@ -122,8 +122,9 @@ static void pump(int epfd, const char *phase)
 
 				if (rc == -EAGAIN)
 					break;
-				CHECK(rc == 0, "%s: connection %d (peer %d): %s",
-				      phase, c->pos, c->id, strerror(-rc));
+				CHECK(rc == 0, "%s: connection %d (peer %d): "
+				      "%s", phase, c->pos, c->id,
+				      strerror(-rc));
 				if (fd >= 0)
 					close(fd);
 				on_message(c, v, fd >= 0);
@@ -135,7 +136,10 @@ static void pump(int epfd, const char *phase)
 
 static void watch(int epfd, struct conn *c)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)c->pos };
+	struct epoll_event ev = {
+		.events = EPOLLIN,
+		.data.u32 = (uint32_t)c->pos,
+	};
 
 	CHECK(epoll_ctl(epfd, EPOLL_CTL_ADD, c->sock, &ev) == 0, "epoll_ctl");
 }
@@ -158,7 +162,7 @@ int main(void)
 	memset(leave_order, -1, sizeof(leave_order));
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	CHECK(epfd >= 0, "epoll_create1");
-	srv_start(&srv, args, 0);
+	tu_server_start(&srv, args);
 
 	/* The first connection reads its setup itself, once alone. */
 	tp_join_alone(&first, srv.socket_path, NVEC);

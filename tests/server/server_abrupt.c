@@ -46,7 +46,8 @@ static int see_join_leave(struct tpeer *w, struct tpeer *b, int known)
 	CHECK(id != w->id && id != b->id, "newcomer got an id in use: %d",
 	      id);
 	tp_expect_leave(w, id);
-	CHECK(tp_next_event(b, &other, TP_TIMEOUT_MS) == 1, "bystander: no join");
+	CHECK(tp_next_event(b, &other, TP_TIMEOUT_MS) == 1,
+	      "bystander: no join");
 	CHECK(other == id, "bystander: join of %d, watcher saw %d", other, id);
 	tp_expect_leave(b, id);
 	return id;
@@ -55,13 +56,13 @@ static int see_join_leave(struct tpeer *w, struct tpeer *b, int known)
 int main(void)
 {
 	static const char *const args[] = { "-n", "2", NULL };
-	/* A newcomer's setup: version, id, shm, the 2 peers' vectors, its own. */
+	/* A newcomer's setup: version, id, shm, 2 peers' vectors, its own. */
 	const int setup_len = 3 + 3 * NVEC;
 	int others[8], n, count[5] = { 0 }, present[BURST], npresent = 0;
 	struct tpeer w, b, x, burst[BURST];
 	struct tu_server srv;
 
-	srv_start(&srv, args, 0);
+	tu_server_start(&srv, args);
 	tp_join_alone(&w, srv.socket_path, NVEC);
 	tp_join(&b, srv.socket_path, NVEC, others, 8, &n);
 	CHECK(n == 1 && others[0] == w.id, "bystander's setup: %d peers", n);

@@ -70,7 +70,7 @@ int main(void)
 	long long t0;
 	char buf[8];
 
-	srv_start(&srv, args, 0);
+	tu_server_start(&srv, args);
 	tp_join_alone(&w, srv.socket_path, NVEC);
 	fds_before = srv_settled_fds(srv.pid);
 	t0 = tu_now_ns();

@@ -60,7 +60,7 @@ int main(void)
 	struct tu_server srv;
 	struct tpeer x;
 
-	srv_start(&srv, args, 0);
+	tu_server_start(&srv, args);
 	tp_join_alone(&w.p, srv.socket_path, 1);
 	prev = w.p.id;
 	t0 = tu_now_ns();
@@ -76,12 +76,15 @@ int main(void)
 			tp_join(&h.p, srv.socket_path, 1, others, 64, &n);
 			CHECK(h.p.id == want, "cycle %d: id %d, expected %d", i,
 			      h.p.id, want);
-			CHECK(n >= 1 && others[0] == w.p.id, "held peer's setup");
+			CHECK(n >= 1 && others[0] == w.p.id,
+			      "held peer's setup");
 			/* The last few may not be gone yet, in join order. */
 			for (int j = 1; j < n; j++) {
 				CHECK(others[j] > others[j - 1] &&
-				      others[j] < want && others[j] >= want - 64,
-				      "held peer's setup lists %d", others[j]);
+				      others[j] < want &&
+				      others[j] >= want - 64,
+				      "held peer's setup lists %d",
+				      others[j]);
 				h.present[others[j]] = 1;
 				extra++;
 			}
@@ -97,9 +100,9 @@ int main(void)
 			      "version", i);
 			rc = tp_recv(&x, &v, &f, TP_TIMEOUT_MS);
 			CHECK(rc == 0 && !f, "cycle %d: no id", i);
-			CHECK(v == want, "cycle %d: id %lld, expected %d (held: "
-			      "%d and %d)", i, (long long)v, want, w.p.id,
-			      HOLD_ID);
+			CHECK(v == want, "cycle %d: id %lld, expected %d "
+			      "(held: %d and %d)", i, (long long)v, want,
+			      w.p.id, HOLD_ID);
 			tp_close(&x);
 		}
 		if (want < prev)

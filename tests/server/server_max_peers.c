@@ -15,7 +15,7 @@ int main(void)
 	struct tu_server srv;
 	int others[MAX], n;
 
-	srv_start(&srv, args, 0);
+	tu_server_start(&srv, args);
 	tp_join_alone(&p[0], srv.socket_path, 1);
 	for (int i = 1; i < MAX; i++) {
 		tp_join(&p[i], srv.socket_path, 1, others, MAX, &n);

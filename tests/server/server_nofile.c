@@ -77,7 +77,7 @@ static void run(unsigned nvec, unsigned spare)
 
 	snprintf(nv, sizeof(nv), "%u", nvec);
 	args[1] = nv;
-	srv_start(&srv, args, NOFILE);
+	tu_server_start_nofile(&srv, args, NOFILE);
 	tp_join_alone(&w, srv.socket_path, nvec);
 	snprintf(limits, sizeof(limits), "/proc/%d/limits", (int)srv.pid);
 	snprintf(nv, sizeof(nv), " %d ", NOFILE);

@@ -66,7 +66,7 @@ int main(void)
 	struct tu_server srv;
 	char needle[64];
 
-	srv_start(&srv, args, 0);
+	tu_server_start(&srv, args);
 	tp_join_alone(&w, srv.socket_path, NVEC);
 	tp_join(&b, srv.socket_path, NVEC, others, 8, &n);
 	CHECK(n == 1 && others[0] == w.id, "bystander's setup");

@@ -52,7 +52,7 @@ int main(void)
 	struct tu_server srv;
 	char needle[64];
 
-	srv_start(&srv, args, 0);
+	tu_server_start(&srv, args);
 	tp_join_alone(&w, srv.socket_path, 1);
 	/* s1 never reads a byte: its id is only known from the watcher. */
 	tp_connect(&s1, srv.socket_path, 1);

@@ -4,31 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static pid_t started[16];
-static int nstarted;
-
-static void kill_started(void)
-{
-	for (int i = 0; i < nstarted; i++)
-		if (waitpid(started[i], NULL, WNOHANG) == 0)
-			kill(started[i], SIGKILL);
-}
-
-void srv_start(struct tu_server *s, const char *const *args,
-	       unsigned long nofile)
-{
-	CHECK(nstarted < 16, "too many servers");
-	tu_server_start_nofile(s, args, nofile);
-	if (!nstarted)
-		atexit(kill_started);
-	started[nstarted++] = s->pid;
-}
 
 int tp_recv(struct tpeer *p, int64_t *value, int *had_fd, int timeout_ms)
 {

@@ -12,14 +12,6 @@
 #include "testutil.h"
 #include "wire.h"
 
-/*
- * tu_server_start_nofile (nofile 0: the limit as it is), and make sure the
- * server does not outlive a failing test: it is killed at exit unless
- * tu_server_stop reaped it.
- */
-void srv_start(struct tu_server *s, const char *const *args,
-	       unsigned long nofile);
-
 /* How long a test waits for something the server should send. */
 #define TP_TIMEOUT_MS 10000
 
@@ -55,9 +47,9 @@ void tp_join(struct tpeer *p, const char *path, unsigned nvec, int *others,
 	     int max, int *n);
 
 /*
- * tp_join, then wait until every peer listed in the setup has left (the
- * probe of tu_server_start may still be there): the server then holds
- * this peer alone.
+ * tp_join, then wait until every peer listed in the setup has left (one
+ * that just closed may still be there): the server then holds this peer
+ * alone.
  */
 void tp_join_alone(struct tpeer *p, const char *path, unsigned nvec);
 
