@@ -35,8 +35,14 @@ static int ring_peer(struct ivshmem *iv, int peer, int vector, FILE *err)
 		return nvec;
 	}
 	if (vector != CLIENT_ALL && vector >= nvec) {
-		fprintf(err, "peer %d has no vector %d (it has %d)\n", peer,
-			vector, nvec);
+		/* We keep no more of a peer's vectors than we have (-n). */
+		if (nvec == (int)ivshmem_vectors(iv))
+			fprintf(err, "peer %d has no vector %d that we know: "
+				"we took %d vectors (-n)\n", peer, vector,
+				nvec);
+		else
+			fprintf(err, "peer %d has no vector %d (it has %d)\n",
+				peer, vector, nvec);
 		return -EINVAL;
 	}
 	for (int v = 0; v < nvec; v++) {
@@ -106,8 +112,23 @@ int client_parse_target(const char *text, int *peer, int *vector)
 		*vector = CLIENT_ALL;
 		return 0;
 	}
-	return parse_num(colon + 1, colon + strlen(colon), IVSHMEM_MAX_VECTORS - 1,
-			 vector);
+	return parse_num(colon + 1, colon + strlen(colon),
+			 IVSHMEM_MAX_VECTORS - 1, vector);
+}
+
+void client_present(struct ivshmem *iv, FILE *out)
+{
+	struct ivshmem_event ev;
+
+	/* Without ivshmem_process(), only what connecting queued. */
+	while (ivshmem_next_event(iv, &ev) == 1) {
+		if (ev.type == IVSHMEM_EV_PEER_JOINED)
+			fprintf(out, "peer %d is here (%u vectors)\n",
+				ev.peer, ev.vectors);
+		else if (ev.type == IVSHMEM_EV_PEER_LEFT)
+			fprintf(out, "peer %d left\n", ev.peer);
+	}
+	fflush(out);
 }
 
 int client_report(struct ivshmem *iv, FILE *out, unsigned long long *rung)

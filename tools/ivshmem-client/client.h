@@ -28,6 +28,12 @@ int client_parse_target(const char *text, int *peer, int *vector);
  */
 int client_report(struct ivshmem *iv, FILE *out, unsigned long long *rung);
 
+/*
+ * Print and drop the events ivshmem_connect() queued: the peers that were
+ * there before us, not joins. Call before the first client_report().
+ */
+void client_present(struct ivshmem *iv, FILE *out);
+
 /* The interactive shell: commands from stdin until EOF or "quit". */
 int client_shell(struct ivshmem *iv, int verbose);
 

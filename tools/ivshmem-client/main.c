@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,45 +29,74 @@ static void usage(FILE *f, const char *prog)
 "  -h, --help             show this help and exit\n"
 "  -v, --verbose          say more\n"
 "  -S, --socket=PATH      the server's socket (default: " DEFAULT_SOCKET ")\n"
-"  -n, --vectors=N        our doorbell vectors, 1 to 64; use the server's -n\n"
-"                         (default: 1)\n"
+"  -n, --vectors=N        our doorbell vectors, 1 to 64 (default: 1); use the\n"
+"                         server's -n: we reach only as many of each peer's\n"
 "      --dump             print our id, the shared memory size, our vectors\n"
 "                         and the live peers, then exit\n"
 "      --ring=PEER:VECTOR ring a peer's vector; PEER or VECTOR may be\n"
 "                         'all' (repeatable), then exit\n"
 "      --wait=VECTOR      wait until our VECTOR (or 'any') is rung, then exit\n"
-"      --timeout=SEC      give up waiting after SEC seconds (default: 10)\n"
+"      --timeout=SEC      give up waiting after SEC seconds, 0 to look once,\n"
+"                         inf never (default: 10)\n"
 "\n"
 "Exit status: 0 success, 1 error, 2 usage, 3 --wait timed out.\n", prog);
 }
 
-static int wait_for(struct ivshmem *iv, int vector, double timeout_s)
+/* A whole decimal number from 0 to max, nothing around it; -1 if not. */
+static long parse_count(const char *text, long max)
 {
-	struct timespec t0, t;
-	long long budget = (long long)(timeout_s * 1000);
+	long v = 0;
+
+	if (!*text)
+		return -1;
+	for (; *text; text++) {
+		if (*text < '0' || *text > '9')
+			return -1;
+		v = v * 10 + (*text - '0');
+		if (v > max)
+			return -1;
+	}
+	return v;
+}
+
+/* ms from start to now, on the monotonic clock. */
+static long long spent_ms(const struct timespec *start)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - start->tv_sec) * 1000LL +
+	       (t.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* vector < 0: any. budget_ms < 0: forever. */
+static int wait_for(struct ivshmem *iv, int vector, long long budget_ms)
+{
+	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	client_present(iv, stdout);
 	for (;;) {
 		unsigned long long rung = 0;
-		long long spent;
+		long long left = budget_ms;
 		unsigned got;
-		int rc;
+		int rc, gone;
 
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		spent = (t.tv_sec - t0.tv_sec) * 1000 +
-			(t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (spent >= budget)
-			return EXIT_TIMEOUT;
-		rc = ivshmem_wait(iv, (int)(budget - spent), &got);
+		/* Look at least once, even with no time at all. */
+		if (budget_ms >= 0) {
+			left = budget_ms - spent_ms(&t0);
+			if (left < 0)
+				left = 0;
+		}
+		rc = ivshmem_wait(iv, left > INT_MAX ? INT_MAX : (int)left,
+				  &got);
 		if (rc < 0 && rc != -ENOTCONN) {
 			fprintf(stderr, "ivshmem-client: wait: %s\n",
 				strerror(-rc));
 			return EXIT_ERR;
 		}
 		/* News first, so a join is told before the ring it led to. */
-		if (client_report(iv, stdout, &rung) == -ENOTCONN && !rung &&
-		    rc != 1)
-			return EXIT_ERR;
+		gone = client_report(iv, stdout, &rung) == -ENOTCONN;
 		if (rc == 1) {
 			printf("notification on our vector %u\n", got);
 			fflush(stdout);
@@ -75,7 +104,13 @@ static int wait_for(struct ivshmem *iv, int vector, double timeout_s)
 		}
 		if (vector < 0 ? rung != 0 : (rung >> vector) & 1)
 			return EXIT_OK;
-		if (rc == 0)
+		if (gone) {
+			fprintf(stderr, "ivshmem-client: the server closed the "
+				"connection while we waited\n");
+			return EXIT_ERR;
+		}
+		if (rc == 0 && budget_ms >= 0 &&
+		    spent_ms(&t0) >= budget_ms)
 			return EXIT_TIMEOUT;
 	}
 }
@@ -96,9 +131,10 @@ int main(int argc, char **argv)
 	const char *path = DEFAULT_SOCKET;
 	int rings[MAX_RINGS][2], nrings = 0, dump = 0, verbose = 0;
 	int wait_vec = -2, rc, c;
+	long long budget_ms = 10000;
 	unsigned vectors = 1;
-	double timeout_s = 10;
 	struct ivshmem *iv;
+	double secs;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "hvS:n:", opts, NULL)) != -1) {
@@ -113,13 +149,13 @@ int main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'n':
-			vectors = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !*optarg || vectors < 1 ||
-			    vectors > IVSHMEM_MAX_VECTORS) {
+			rc = (int)parse_count(optarg, IVSHMEM_MAX_VECTORS);
+			if (rc < 1) {
 				fprintf(stderr, "ivshmem-client: invalid vector "
 					"count '%s': expected 1 to 64\n", optarg);
 				return EXIT_USAGE;
 			}
+			vectors = (unsigned)rc;
 			break;
 		case 'd':
 			dump = 1;
@@ -129,17 +165,17 @@ int main(int argc, char **argv)
 			    client_parse_target(optarg, &rings[nrings][0],
 						&rings[nrings][1]) < 0) {
 				fprintf(stderr, "ivshmem-client: invalid --ring "
-					"'%s': expected PEER:VECTOR or "
-					"PEER:all\n", optarg);
+					"'%s': expected PEER:VECTOR, PEER:all, "
+					"all:VECTOR or all\n", optarg);
 				return EXIT_USAGE;
 			}
 			nrings++;
 			break;
 		case 'w':
 			wait_vec = !strcmp(optarg, "any") ? -1 :
-				   (int)strtol(optarg, &end, 10);
-			if (wait_vec != -1 && (*end || !*optarg || wait_vec < 0 ||
-					       wait_vec >= IVSHMEM_MAX_VECTORS)) {
+				   (int)parse_count(optarg,
+						    IVSHMEM_MAX_VECTORS - 1);
+			if (wait_vec == -1 && strcmp(optarg, "any")) {
 				fprintf(stderr, "ivshmem-client: invalid --wait "
 					"'%s': expected a vector or 'any'\n",
 					optarg);
@@ -147,12 +183,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 't':
-			timeout_s = strtod(optarg, &end);
-			if (*end || !*optarg || timeout_s < 0) {
+			secs = strtod(optarg, &end);
+			/* NaN fails this too; "inf" waits forever. */
+			if (*end || end == optarg || !(secs >= 0)) {
 				fprintf(stderr, "ivshmem-client: invalid "
-					"--timeout '%s'\n", optarg);
+					"--timeout '%s': expected seconds\n",
+					optarg);
 				return EXIT_USAGE;
 			}
+			budget_ms = secs * 1000 >= (double)LLONG_MAX ? -1 :
+				    (long long)(secs * 1000);
 			break;
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", argv[0]);
@@ -188,7 +228,7 @@ int main(int argc, char **argv)
 		if (client_ring(iv, rings[i][0], rings[i][1], stderr) < 0)
 			rc = EXIT_ERR;
 	if (rc == EXIT_OK && wait_vec != -2)
-		rc = wait_for(iv, wait_vec, timeout_s);
+		rc = wait_for(iv, wait_vec, budget_ms);
 	ivshmem_close(iv);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -21,6 +22,7 @@ struct shell {
 	int tty;
 	int done;
 	int status;
+	int skip;		/* dropping the rest of a too long line */
 	char buf[4096];
 	size_t len;
 };
@@ -65,7 +67,8 @@ static void run(struct shell *sh, char *line)
 		else
 			target[0] = '\0';
 		if (client_parse_target(target, &peer, &vector) < 0)
-			printf("usage: int PEER VECTOR | int PEER all | int all\n");
+			printf("usage: int PEER VECTOR | int PEER all | "
+			       "int all\n");
 		else if (client_ring(sh->iv, peer, vector, stdout) == 0)
 			printf("rang %s\n", target);
 	} else {
@@ -77,6 +80,8 @@ static void run(struct shell *sh, char *line)
 static void on_line(char *line)
 {
 	if (!line) {
+		/* Ctrl-D: end the prompt's line, as a shell does. */
+		printf("\n");
 		active->done = 1;
 		return;
 	}
@@ -84,6 +89,12 @@ static void on_line(char *line)
 		add_history(line);
 	run(active, line);
 	free(line);
+	/*
+	 * libedit prints the next prompt only when the next key comes:
+	 * installing the handler again prints it now.
+	 */
+	if (!active->done)
+		rl_callback_handler_install(PROMPT, on_line);
 }
 
 /* Split what a pipe gave us into lines; EOF ends the shell. */
@@ -96,7 +107,7 @@ static void read_pipe(struct shell *sh)
 	if (n <= 0) {
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			return;
-		if (sh->len) {
+		if (sh->len && !sh->skip) {
 			sh->buf[sh->len] = '\0';
 			run(sh, sh->buf);
 		}
@@ -105,18 +116,64 @@ static void read_pipe(struct shell *sh)
 	}
 	sh->len += (size_t)n;
 	sh->buf[sh->len] = '\0';
-	while ((nl = memchr(sh->buf, '\n', sh->len))) {
+	while (!sh->done && (nl = memchr(sh->buf, '\n', sh->len))) {
 		size_t take = (size_t)(nl - sh->buf) + 1;
 
 		*nl = '\0';
-		run(sh, sh->buf);
+		if (!sh->skip)
+			run(sh, sh->buf);
+		sh->skip = 0;
 		memmove(sh->buf, sh->buf + take, sh->len - take);
 		sh->len -= take;
 	}
 	if (sh->len == sizeof(sh->buf) - 1) {
-		printf("line too long, dropped\n");
+		/* Not its tail either: that is no command. */
+		if (!sh->skip)
+			printf("line too long, dropped\n");
+		fflush(stdout);
+		sh->skip = 1;
 		sh->len = 0;
 	}
+}
+
+/*
+ * A terminal that is readable with nothing to read: an EOF (Ctrl-D typed
+ * ahead while a command ran, with the terminal in cooked mode), or it
+ * hung up with SIGHUP ignored.
+ */
+static int tty_eof(void)
+{
+	int avail = 0;
+
+	return ioctl(STDIN_FILENO, FIONREAD, &avail) < 0 || avail == 0;
+}
+
+/*
+ * News while the user may be typing: on a terminal, clear the prompt's
+ * line, print, and draw the prompt and what was typed again.
+ */
+static int report(struct shell *sh)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	if (!sh->tty || !isatty(STDOUT_FILENO))
+		return client_report(sh->iv, stdout, NULL);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return client_report(sh->iv, stdout, NULL);
+	rc = client_report(sh->iv, f, NULL);
+	fclose(f);
+	if (len) {
+		printf("\r\033[K%s", text);
+		fflush(stdout);
+		if (rc == 0)
+			rl_forced_update_display();
+	}
+	free(text);
+	return rc;
 }
 
 int client_shell(struct ivshmem *iv, int verbose)
@@ -130,13 +187,16 @@ int client_shell(struct ivshmem *iv, int verbose)
 	       ivshmem_id(iv), ivshmem_size(iv), nvec);
 	if (verbose)
 		client_dump(iv, stdout);
-	fflush(stdout);
+	client_present(iv, stdout);
 	if (client_report(iv, stdout, NULL) == -ENOTCONN)
 		return 1;
 	if (sh.tty)
 		rl_callback_handler_install(PROMPT, on_line);
 	while (!sh.done) {
-		pfd[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		int hup;
+
+		pfd[0] = (struct pollfd){ .fd = STDIN_FILENO,
+					  .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = ivshmem_socket_fd(iv),
 					  .events = POLLIN };
 		for (unsigned v = 0; v < nvec; v++)
@@ -147,16 +207,25 @@ int client_shell(struct ivshmem *iv, int verbose)
 		if (poll(pfd, 2 + nvec, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			fprintf(stderr, "ivshmem-client: poll: %s\n",
+				strerror(errno));
 			sh.status = 1;
 			break;
 		}
-		if (pfd[0].revents) {
+		hup = pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL);
+		if (sh.tty && pfd[0].revents && (hup || tty_eof())) {
+			/*
+			 * libedit reads nothing then and says nothing: left
+			 * alone, we would poll a readable fd forever.
+			 */
+			sh.done = 1;
+		} else if (pfd[0].revents) {
 			if (sh.tty)
 				rl_callback_read_char();
 			else
 				read_pipe(&sh);
 		}
-		if (client_report(iv, stdout, NULL) == -ENOTCONN) {
+		if (report(&sh) == -ENOTCONN) {
 			sh.status = 1;
 			break;
 		}

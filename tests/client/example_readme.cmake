@@ -1,0 +1,30 @@
+# cmake -DREADME=README.md -DEXAMPLE=examples/ring_all.c -P example_readme.cmake
+# The README's "libivshmem in 20 lines" code block is EXAMPLE, byte for byte.
+file(READ "${README}" readme)
+file(READ "${EXAMPLE}" example)
+
+set(heading "\n## libivshmem in 20 lines\n")
+string(FIND "${readme}" "${heading}" at)
+if(at LESS 0)
+  message(FATAL_ERROR "${README}: no section '## libivshmem in 20 lines'")
+endif()
+string(SUBSTRING "${readme}" ${at} -1 section)
+string(FIND "${section}" "\n```c\n" open)
+if(open LESS 0)
+  message(FATAL_ERROR "${README}: no ```c block after the heading")
+endif()
+math(EXPR open "${open} + 6")
+string(SUBSTRING "${section}" ${open} -1 section)
+string(FIND "${section}" "\n```\n" close)
+if(close LESS 0)
+  message(FATAL_ERROR "${README}: the ```c block does not end")
+endif()
+math(EXPR close "${close} + 1")
+string(SUBSTRING "${section}" 0 ${close} block)
+
+if(NOT block STREQUAL example)
+  file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/readme_block.c" "${block}")
+  message(FATAL_ERROR "the README's code block differs from ${EXAMPLE}; "
+          "it is in ${CMAKE_CURRENT_BINARY_DIR}/readme_block.c: diff them")
+endif()
+message(STATUS "README block == ${EXAMPLE}")
