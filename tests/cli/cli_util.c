@@ -258,60 +258,10 @@ int cli_shm_exists(const char *name)
 	return 1;
 }
 
-static void become(uid_t uid, gid_t gid)
-{
-	if (gid != (gid_t)-1 && (setgroups(0, NULL) < 0 ||
-				 setresgid(gid, gid, gid) < 0))
-		_exit(126);
-	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) < 0)
-		_exit(126);
-}
-
 int cli_run_as(const char *const *argv, uid_t uid, gid_t gid, char *out,
 	       size_t outlen, int timeout_s)
 {
-	long long deadline = tu_now_ns() + timeout_s * 1000000000LL;
-	int pipefd[2], status;
-	size_t len = 0;
-	pid_t pid;
-
-	if (uid == (uid_t)-1 && gid == (gid_t)-1)
-		return tu_run(argv, out, outlen, timeout_s);
-	CHECK(pipe2(pipefd, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
-	pid = fork();
-	CHECK(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		become(uid, gid);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	for (;;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		long long left = (deadline - tu_now_ns()) / 1000000;
-		char buf[1024];
-		ssize_t n;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		n = read(pipefd[0], buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n && len + 1 < outlen; i++)
-			out[len++] = buf[i];
-	}
-	out[len] = '\0';
-	close(pipefd[0]);
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
+	return tu_run_as(argv, uid, gid, out, outlen, timeout_s);
 }
 
 void cli_expect_fail_as(const char *const *args, const char *const *needles,

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -212,7 +213,23 @@ int tu_server_stop(struct tu_server *s)
 	return 128 + WTERMSIG(status);
 }
 
+/* In the child: drop to uid/gid ((uid_t)-1 / (gid_t)-1: unchanged). */
+static void become(uid_t uid, gid_t gid)
+{
+	if (gid != (gid_t)-1 && (setgroups(0, NULL) < 0 ||
+				 setresgid(gid, gid, gid) < 0))
+		_exit(126);
+	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) < 0)
+		_exit(126);
+}
+
 int tu_run(const char *const *argv, char *out, size_t outlen, int timeout_s)
+{
+	return tu_run_as(argv, (uid_t)-1, (gid_t)-1, out, outlen, timeout_s);
+}
+
+int tu_run_as(const char *const *argv, uid_t uid, gid_t gid, char *out,
+	      size_t outlen, int timeout_s)
 {
 	int pipefd[2], status;
 	size_t len = 0;
@@ -225,6 +242,7 @@ int tu_run(const char *const *argv, char *out, size_t outlen, int timeout_s)
 	if (pid == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
+		become(uid, gid);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

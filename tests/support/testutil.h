@@ -47,6 +47,9 @@ int tu_server_stop(struct tu_server *s);
 /* Run argv to completion; its stderr+stdout are captured into out
  * (NUL-terminated, truncated to outlen). Returns the exit status. */
 int tu_run(const char *const *argv, char *out, size_t outlen, int timeout_s);
+/* The same as user uid and group gid ((uid_t)-1 / (gid_t)-1: unchanged). */
+int tu_run_as(const char *const *argv, uid_t uid, gid_t gid, char *out,
+	      size_t outlen, int timeout_s);
 
 /* Number of open fds of a process (pid 0 = this one). */
 int tu_count_fds(pid_t pid);
