@@ -10,6 +10,7 @@
 
 #define DEFAULT_SLOTS 2
 #define DEFAULT_SEND_TIMEOUT_MS 5000
+#define IPM_POLL_MS 1
 
 API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 		 const struct ipm_config *cfg)
@@ -159,8 +160,18 @@ int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
 	struct pollfd fds[4];
 	int n = ipm_fds(ipm, fds, 4), rc;
 
-	if (n == 0)
-		return -ENOTCONN;
+	if (n == 0) {
+		/*
+		 * A transport that cannot notify (a guest without VFIO):
+		 * the caller re-checks the shared memory every IPM_POLL_MS.
+		 */
+		if (ipm->t->ops->vector_fd(ipm->t, 0) != -ENOTSUP)
+			return -ENOTCONN;
+		if (timeout_ms < 0 || timeout_ms > IPM_POLL_MS)
+			timeout_ms = IPM_POLL_MS;
+		poll(NULL, 0, timeout_ms);
+		return 0;
+	}
 	do {
 		rc = poll(fds, (nfds_t)n, timeout_ms);
 	} while (rc < 0 && errno == EINTR);

@@ -17,12 +17,13 @@ static int mb_open(struct ipm *ipm)
 		free(mb);
 		return -EINVAL;
 	}
+	ipm->priv = mb; /* mbox_attach() handles presence news already */
 	rc = mbox_attach(ipm, mb);
 	if (rc < 0) {
+		ipm->priv = NULL;
 		free(mb);
 		return rc;
 	}
-	ipm->priv = mb;
 	return 0;
 }
 
@@ -50,7 +51,7 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int mbox_sleep(struct ipm *ipm, int timeout_ms)
+int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 {
 	struct mbox *mb = mbox_of(ipm);
 	struct ipm_slot *self = &mb->slots[mb->me];
@@ -59,7 +60,7 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms)
 	/* Flag first, then look: a sender publishes, then looks at the flag. */
 	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
-	if (mbox_pending(mb)) {
+	if (wake_on_msgs && mbox_pending(mb)) {
 		atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
 		return 1;
 	}
@@ -69,11 +70,22 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms)
 	return rc;
 }
 
+/* Whether mbox_process() could deliver what is queued for us right now. */
+static int can_deliver(const struct ipm *ipm)
+{
+	return ipm->enabled && !mbox_of(ipm)->held;
+}
+
 static int mb_wait(struct ipm *ipm, int timeout_ms)
 {
 	struct mbox *mb = mbox_of(ipm);
 
-	if (ipm->cfg.spin_ns) {
+	/*
+	 * Queued messages end the wait only when they can be delivered:
+	 * while disabled, or holding an uncompleted message, they would
+	 * make ipm_poll() spin until its timeout.
+	 */
+	if (ipm->cfg.spin_ns && can_deliver(ipm)) {
 		long long end = now_ns() + ipm->cfg.spin_ns;
 
 		do {
@@ -83,7 +95,7 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 	}
 	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
 		timeout_ms = MBOX_RECHECK_MS;
-	return mbox_sleep(ipm, timeout_ms);
+	return mbox_sleep(ipm, timeout_ms, can_deliver(ipm));
 }
 
 static int mb_peers(struct ipm *ipm, int *ids, int max)

@@ -60,6 +60,8 @@ int mbox_attach(struct ipm *ipm, struct mbox *mb);
 void mbox_detach(struct ipm *ipm, struct mbox *mb);
 /* Free every slot the departed peer still holds. */
 void mbox_peer_left(struct ipm *ipm, int peer);
+/* Put our token back in our slot if it was scribbled on. */
+void mbox_reassert(struct ipm *ipm, struct mbox *mb);
 /* Slot of live mailbox peer 'id', or -1. */
 int mbox_find(struct mbox *mb, int id);
 
@@ -73,7 +75,11 @@ void mbox_complete(struct ipm *ipm);
 /* 1 when some queue to us holds something. */
 int mbox_pending(struct mbox *mb);
 
-/* Sleep on our doorbell (with presence news) for at most timeout_ms. */
-int mbox_sleep(struct ipm *ipm, int timeout_ms);
+/*
+ * Sleep on our doorbell (with presence news) for at most timeout_ms.
+ * wake_on_msgs: return at once when a queue to us holds something (for
+ * callers about to deliver it; a blocked sender does not, and would spin).
+ */
+int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs);
 
 #endif

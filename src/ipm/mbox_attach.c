@@ -115,16 +115,29 @@ static int reclaimable(struct ipm *ipm, uint64_t owner)
 	return ipm->t->ops->peer_live(ipm->t, id) == 0;
 }
 
+/*
+ * A free slot first, and only then one whose owner is not known live. A
+ * peer that joined after our setup is not known to the transport until
+ * its news is read: read it now, and even so prefer free slots, so as not
+ * to take the slot of a newcomer whose news is still on its way. (With
+ * every slot taken, that can still happen in a narrow window.)
+ */
 static int claim(struct ipm *ipm, struct mbox *mb)
 {
-	for (unsigned i = 0; i < mb->g.slots; i++) {
-		uint64_t owner = mbox_owner(mb, i);
+	/* No slot of ours yet: mbox_peer_left() may clear any of them. */
+	mb->me = IPM_MAX_SLOTS;
+	ipm_drain_presence(ipm, mbox_peer_left);
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < mb->g.slots; i++) {
+			uint64_t owner = mbox_owner(mb, i);
 
-		if (reclaimable(ipm, owner) &&
-		    atomic_compare_exchange_strong(&mb->slots[i].owner, &owner,
-						   mb->token)) {
-			mb->me = i;
-			return 0;
+			if ((pass == 0 ? owner == 0 :
+					 reclaimable(ipm, owner)) &&
+			    atomic_compare_exchange_strong(&mb->slots[i].owner,
+							   &owner, mb->token)) {
+				mb->me = i;
+				return 0;
+			}
 		}
 	}
 	return -ENOSPC;
@@ -208,6 +221,38 @@ void mbox_peer_left(struct ipm *ipm, int peer)
 	}
 	if (mb->cached_slot[0] == peer)
 		mb->cached_slot[0] = -1;
+}
+
+/* Whether peer 'id' owns a slot other than 'except'. */
+static int holds_other_slot(struct mbox *mb, int id, unsigned except)
+{
+	for (unsigned i = 0; i < mb->g.slots; i++)
+		if (i != except && ipm_token_id(mbox_owner(mb, i)) == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * Only we write our slot's owner, but anyone can: while it is not our
+ * token, nobody finds us (sends to us fail) and our records are skipped as
+ * an earlier owner's. Put it back, unless it names another peer that is
+ * live and holds no other slot: that one may have claimed the slot after a
+ * scribble made it look free, and then it is its (a peer claims one slot).
+ */
+void mbox_reassert(struct ipm *ipm, struct mbox *mb)
+{
+	uint64_t owner = mbox_owner(mb, mb->me);
+	int id;
+
+	if (owner == mb->token)
+		return;
+	id = ipm_token_id(owner);
+	if (owner && id >= 0 && id != ipm->t->id &&
+	    ipm->t->ops->peer_live(ipm->t, id) != 0 &&
+	    !holds_other_slot(mb, id, mb->me))
+		return;
+	atomic_compare_exchange_strong(&mb->slots[mb->me].owner, &owner,
+				       mb->token);
 }
 
 int mbox_find(struct mbox *mb, int id)

@@ -52,8 +52,8 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 	struct ipm_queue_ctl *ctl = mbox_ctl(mb, s, mb->me);
 	const uint8_t *ring = mbox_data(mb, s, mb->me);
 	const uint64_t cap = mb->g.queue_cap;
-	uint64_t src = mbox_owner(mb, s), t = mb->tail[s], h;
-	int id = ipm_token_id(src), n = 0;
+	uint64_t src, t = mb->tail[s], h;
+	int id, n = 0;
 
 	/* Our own fields: put them back if somebody scribbled on them. */
 	if (atomic_load_explicit(&ctl->tail, memory_order_relaxed) != t)
@@ -64,6 +64,14 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 	h = atomic_load_explicit(&ctl->head, memory_order_acquire);
 	if (h % IPM_LINE || h - t > cap)
 		return 0; /* not believable now; the producer rewrites it */
+	/*
+	 * The sender's token after its head: a newcomer claims the slot
+	 * before it publishes, so its records up to h carry the token we
+	 * read now. Read before the head, it could still be the previous
+	 * owner's, and the newcomer's first records would be skipped.
+	 */
+	src = mbox_owner(mb, s);
+	id = ipm_token_id(src);
 	while (t != h && !mb->held) {
 		uint64_t off = t % cap, need;
 		struct ipm_rec rec;
@@ -114,6 +122,7 @@ int mbox_process(struct ipm *ipm)
 	rc = ipm_drain_presence(ipm, mbox_peer_left);
 	if (rc < 0 && rc != -ENOTCONN)
 		return rc;
+	mbox_reassert(ipm, mb);
 	if (!ipm->enabled || mb->held)
 		return 0;
 	for (unsigned s = 0; s < mb->g.slots && !mb->held; s++)

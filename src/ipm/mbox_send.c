@@ -39,6 +39,8 @@ static void kick(struct ipm *ipm, struct mbox *mb, unsigned r, int id)
 /*
  * Try to queue once: 0 when published, -EBUSY when there is no room yet,
  * -EIO when the receiver's tail makes no sense (it may heal itself).
+ * A tail that is a line but not within a ring behind our head is followed:
+ * see below.
  */
 static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
 		   const void *data, size_t size)
@@ -49,8 +51,22 @@ static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
 	uint64_t h = mb->head[r], off;
 	uint64_t t = atomic_load_explicit(&ctl->tail, memory_order_acquire);
 
-	if (t % IPM_LINE || h - t > cap)
+	if (t % IPM_LINE)
 		return -EIO;
+	if (h - t > cap) {
+		/*
+		 * The receiver is somewhere we never were: it believed a
+		 * bogus head (then dropped up to it, past ours), or its tail
+		 * was scribbled on. Waiting would not help in the first case
+		 * (neither side would ever move again), so continue from
+		 * where it says it reads next; what we queued in between is
+		 * lost. In the second case it puts its own tail back, and we
+		 * follow it again on the next send.
+		 */
+		h = t;
+		mb->head[r] = h;
+		atomic_store_explicit(&ctl->head, h, memory_order_release);
+	}
 	off = h % cap;
 	if (off + need > cap) {
 		/* Records never wrap: mark the rest of the ring as skipped. */
@@ -102,6 +118,7 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	unsigned r;
 
 	ipm_drain_presence(ipm, mbox_peer_left);
+	mbox_reassert(ipm, mb);
 	slot = mbox_find(mb, (int)id);
 	if (slot < 0)
 		return -ENOTCONN;
@@ -122,7 +139,7 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 			atomic_store(&self->wants_ack, 0);
 			return -ETIMEDOUT;
 		}
-		mbox_sleep(ipm, MBOX_RECHECK_MS);
+		mbox_sleep(ipm, MBOX_RECHECK_MS, 0);
 		ipm_drain_presence(ipm, mbox_peer_left);
 		if (!still_there(mb, r, dst)) {
 			atomic_store(&self->wants_ack, 0);
@@ -147,7 +164,7 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 			break;
 		}
 		mbox_sleep(ipm, left < MBOX_RECHECK_MS ? (int)left :
-							 MBOX_RECHECK_MS);
+							 MBOX_RECHECK_MS, 0);
 		/* Completed, then left: still a completed send. */
 		if (consumed(mb, r, end))
 			break;
