@@ -13,6 +13,8 @@
 
 /* A peer that died half-way through laying out the header is taken over. */
 #define INIT_TAKEOVER_MS 2000
+/* However the header keeps changing, ipm_open gives up after this. */
+#define INIT_DEADLINE_MS 10000
 
 static uint64_t make_token(int id)
 {
@@ -73,7 +75,7 @@ static int header(struct ipm *ipm, struct mbox *mb)
 {
 	struct ipm_geometry g;
 	uint64_t seen = 0;
-	long long since = now_ms();
+	long long since = now_ms(), deadline = since + INIT_DEADLINE_MS;
 	int rc;
 
 	rc = ipm_geometry_compute(&g, ipm->t->size, ipm->cfg.slots);
@@ -101,6 +103,8 @@ static int header(struct ipm *ipm, struct mbox *mb)
 			mb->g = g;
 			return 0;
 		}
+		if (now_ms() > deadline)
+			return -ETIMEDOUT;
 		usleep(1000);
 	}
 }
