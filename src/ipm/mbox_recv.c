@@ -71,6 +71,12 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 	 * owner's, and the newcomer's first records would be skipped.
 	 */
 	src = mbox_owner(mb, s);
+	/*
+	 * A sender that left (its slot is free) still gets what it had
+	 * published delivered, as long as nobody has claimed its slot.
+	 */
+	if (!src)
+		src = atomic_load_explicit(&ctl->pgen, memory_order_acquire);
 	id = ipm_token_id(src);
 	while (t != h && !mb->held) {
 		uint64_t off = t % cap, need;
@@ -126,7 +132,7 @@ int mbox_process(struct ipm *ipm)
 	if (!ipm->enabled || mb->held)
 		return 0;
 	for (unsigned s = 0; s < mb->g.slots && !mb->held; s++)
-		if (s != mb->me && mbox_owner(mb, s))
+		if (s != mb->me)
 			n += drain(ipm, mb, s);
 	return n;
 }
@@ -136,7 +142,7 @@ int mbox_pending(struct mbox *mb)
 	for (unsigned s = 0; s < mb->g.slots; s++) {
 		struct ipm_queue_ctl *ctl;
 
-		if (s == mb->me || !mbox_owner(mb, s))
+		if (s == mb->me)
 			continue;
 		ctl = mbox_ctl(mb, s, mb->me);
 		if (atomic_load_explicit(&ctl->head, memory_order_acquire) !=
