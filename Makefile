@@ -31,8 +31,10 @@ check-asan: deps
 demo: build
 	./scripts/demo.sh $(BUILD)
 
+# The figures (table on stderr) and docs/BENCHMARKS.md + docs/bench.png.
 bench: build
-	$(BUILD)/bench/ipm-bench
+	$(BUILD)/bench/ipm-bench --json > $(BUILD)/bench.json
+	python3 bench/mkreport.py $(BUILD)/bench.json docs
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

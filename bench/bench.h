@@ -12,6 +12,8 @@
 #define IPM_BENCH_BENCH_H
 
 #include <sched.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -36,6 +38,9 @@ struct bench_def {
 	int (*run)(struct bench_ctx *ctx); /* 0 or -errno (reported) */
 };
 
+extern const struct bench_def bench_rtt;
+extern const struct bench_def bench_tput;
+extern const struct bench_def bench_fanout;
 extern const struct bench_def bench_setup;
 
 /*
@@ -91,5 +96,71 @@ void bench_server_stop(struct bench_server *s);
 
 /* Raise RLIMIT_NOFILE to at least 'want' fds if the hard limit allows. */
 int bench_want_fds(unsigned long want);
+
+/*
+ * Memory shared with the helpers forked afterwards (MAP_SHARED, zeroed,
+ * page-aligned). NULL when it cannot be had.
+ */
+void *bench_shared_alloc(size_t size);
+void bench_shared_free(void *p, size_t size);
+
+/*
+ * Kill the whole run (cleanly, with a message naming 'what') if it has
+ * not called bench_watchdog(0, ...) within 'seconds': a helper that died
+ * must not leave us blocked in a read forever.
+ */
+void bench_watchdog(unsigned seconds, const char *what);
+
+/* Has the child exited (it is not reaped)? */
+int bench_child_dead(pid_t pid);
+
+/*
+ * Wait until *v >= want: -ECHILD when 'pid' (if > 0) exits first,
+ * -ETIMEDOUT after timeout_ms. For start-up handshakes, not for timing.
+ */
+int bench_wait_at_least(_Atomic uint32_t *v, uint32_t want, pid_t pid,
+			int timeout_ms);
+
+/*
+ * In a busy-wait loop: tell the CPU we spin, and give the CPU away when
+ * there is only one, or the other side could never run.
+ */
+void bench_set_cpus(int cpus);
+extern int bench_single_cpu;
+static inline void bench_relax(void)
+{
+	if (bench_single_cpu)
+		sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+	else
+		__builtin_ia32_pause();
+#endif
+}
+
+/* ---- IPM peers joined to a bench server (ipm_util.c) ---- */
+struct ipm;
+
+/*
+ * Join the server at 'path' with one vector and open an IPM device on it
+ * (mailbox mode: 2 slots, spin_ns as given). 0 or -errno.
+ */
+int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
+		   unsigned spin_ns);
+/* Our peer id on the server. */
+int bench_ipm_id(const struct ipm *ipm);
+/*
+ * ipm_send(wait = 0), retried while the peer is not known yet (-ENOTCONN:
+ * it has just joined and the news is on its way) or its queue is full
+ * (-EBUSY), for at most timeout_ms. A send that succeeds at once costs no
+ * more than ipm_send().
+ */
+int bench_ipm_send(struct ipm *ipm, uint32_t id, const void *data,
+		   size_t size, int timeout_ms);
+
+/* Messages checked by a receiver: a sequence number and a last byte. */
+static inline uint8_t bench_tail_byte(uint64_t seq)
+{
+	return (uint8_t)(seq * 151u + 7u);
+}
 
 #endif

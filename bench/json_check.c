@@ -2,7 +2,9 @@
 /*
  * bench-json-check PROGRAM [ARG]...: run PROGRAM (ipm-bench --json ...) and
  * check that it exits 0 and that its stdout is exactly one JSON object of
- * the structure of bench-json.md, with the setup figures.
+ * the structure of bench-json.md, with every figure it requires (once per
+ * size and peer count, in the right unit, with its ratio to its baseline
+ * where ipm-bench gives one) and the four targets.
  * Its stderr is passed through. Exit 0 when all is well.
  */
 #include <errno.h>
@@ -249,7 +251,102 @@ static int has(const struct jv *obj, const char *key)
 	return 0;
 }
 
-static void check_result(const struct jv *r, size_t idx, int *setup_seen)
+/* A figure that must be present exactly once. */
+struct need {
+	const char *name;
+	double size;
+	double peers;           /* < 0: no peer count */
+	int latency;            /* unit "ns", else "MB/s" */
+	const char *baseline;   /* its "baseline", or NULL: none required */
+	const char *baseline2;  /* its "baseline2", or NULL */
+	int seen;
+};
+
+#define LAT(n, s, b) { n, s, -1, 1, b, NULL, 0 }
+#define TPUT(n, s, b, b2) { n, s, -1, 0, b, b2, 0 }
+#define PEERS(n, p, b) { n, 0, p, 1, b, NULL, 0 }
+
+static struct need needs[] = {
+	LAT("rtt.eventfd", 0, NULL),
+	LAT("rtt.spin", 64, NULL),
+	LAT("rtt.socketpair", 64, NULL),
+	LAT("rtt.pipe", 64, NULL),
+	LAT("rtt.doorbell", 0, "rtt.eventfd"),
+	LAT("rtt.mailbox.block", 64, "rtt.eventfd"),
+	LAT("rtt.mailbox.poll", 64, "rtt.spin"),
+	TPUT("tput.memcpy", 64, NULL, NULL),
+	TPUT("tput.memcpy", 4096, NULL, NULL),
+	TPUT("tput.memcpy", 65536, NULL, NULL),
+	TPUT("tput.memcpy", 1048576, NULL, NULL),
+	TPUT("tput.socketpair", 64, NULL, NULL),
+	TPUT("tput.socketpair", 4096, NULL, NULL),
+	TPUT("tput.socketpair", 65536, NULL, NULL),
+	TPUT("tput.socketpair", 1048576, NULL, NULL),
+	TPUT("tput.mailbox", 64, "tput.memcpy", "tput.socketpair"),
+	TPUT("tput.mailbox", 4096, "tput.memcpy", "tput.socketpair"),
+	TPUT("tput.mailbox", 65536, "tput.memcpy", "tput.socketpair"),
+	TPUT("tput.mailbox", 1048576, "tput.memcpy", "tput.socketpair"),
+	LAT("setup.socket", 0, NULL),
+	PEERS("setup.connect", 1, "setup.socket"),
+	PEERS("setup.connect", 100, "setup.socket"),
+	PEERS("setup.connect", 1000, "setup.socket"),
+	PEERS("fanout.doorbell", 1, NULL),
+	PEERS("fanout.doorbell", 4, NULL),
+	PEERS("fanout.doorbell", 16, NULL),
+};
+
+#define NNEEDS (sizeof(needs) / sizeof(needs[0]))
+
+/* The targets of bench-json.md, in the order ipm-bench prints them. */
+static const struct { const char *name; double size; const char *base; }
+targets[] = {
+	{ "rtt.mailbox.block", 64, "rtt.eventfd" },
+	{ "rtt.mailbox.poll", 64, "rtt.spin" },
+	{ "tput.mailbox", 64, "tput.socketpair" },
+	{ "tput.mailbox", 1048576, "tput.memcpy" },
+};
+
+#define NTARGETS (sizeof(targets) / sizeof(targets[0]))
+
+static void check_baseline(const struct jv *r, const char *where,
+			   const char *rkey, const char *bkey,
+			   const char *want)
+{
+	const struct jv *v;
+
+	if (!want)
+		return;
+	get(r, rkey, J_NUM, where);
+	v = get(r, bkey, J_STR, where);
+	if (v && strcmp(v->str, want))
+		fail("%s: %s \"%s\", not \"%s\"", where, bkey, v->str, want);
+}
+
+static void check_need(const struct jv *r, const char *where,
+		       const char *name, const char *unit, double size)
+{
+	const struct jv *peers = NULL;
+
+	if (has(r, "peers"))
+		peers = get(r, "peers", J_NUM, where);
+	for (size_t i = 0; i < NNEEDS; i++) {
+		struct need *n = &needs[i];
+
+		if (strcmp(n->name, name) || n->size != size)
+			continue;
+		if (n->peers >= 0 && (!peers || peers->num != n->peers))
+			continue;
+		n->seen++;
+		if (strcmp(unit, n->latency ? "ns" : "MB/s"))
+			fail("%s: unit \"%s\"", where, unit);
+		if (n->peers >= 0 && !peers)
+			fail("%s: no \"peers\"", where);
+		check_baseline(r, where, "ratio", "baseline", n->baseline);
+		check_baseline(r, where, "ratio2", "baseline2", n->baseline2);
+	}
+}
+
+static void check_result(const struct jv *r, size_t idx)
 {
 	static const char *const lat[] = { "n", "p50", "p99", "max" };
 	static const char *const tput[] = { "value", "msgs_per_s" };
@@ -266,9 +363,11 @@ static void check_result(const struct jv *r, size_t idx, int *setup_seen)
 	v = get(r, "size", J_NUM, where);
 	if (!name || !unit || !v)
 		return;
-	snprintf(where, sizeof(where), "results[%zu] (%s)", idx, name->str);
+	snprintf(where, sizeof(where), "results[%zu] (%s %g)", idx, name->str,
+		 v->num);
 	if (v->num < 0)
 		fail("%s: negative size", where);
+	check_need(r, where, name->str, unit->str, v->num);
 	if (!strcmp(unit->str, "ns")) {
 		for (size_t i = 0; i < 4; i++) {
 			v = get(r, lat[i], J_NUM, where);
@@ -279,27 +378,50 @@ static void check_result(const struct jv *r, size_t idx, int *setup_seen)
 		if (v && v->num < 1)
 			fail("%s: no samples", where);
 	} else if (!strcmp(unit->str, "MB/s")) {
-		for (size_t i = 0; i < 2; i++)
-			get(r, tput[i], J_NUM, where);
+		for (size_t i = 0; i < 2; i++) {
+			v = get(r, tput[i], J_NUM, where);
+			if (v && !(v->num > 0))
+				fail("%s: %s is not positive", where, tput[i]);
+		}
 	} else {
 		fail("%s: unknown unit \"%s\"", where, unit->str);
 	}
-	if (has(r, "peers"))
-		get(r, "peers", J_NUM, where);
-	if (!strcmp(name->str, "setup.socket")) {
-		setup_seen[0]++;
-	} else if (!strcmp(name->str, "setup.connect")) {
-		v = get(r, "peers", J_NUM, where);
-		if (v && v->num == 1)
-			setup_seen[1]++;
-		else if (v && v->num == 100)
-			setup_seen[2]++;
-		else if (v && v->num == 1000)
-			setup_seen[3]++;
-		get(r, "ratio", J_NUM, where);
-		v = get(r, "baseline", J_STR, where);
-		if (v && strcmp(v->str, "setup.socket"))
+}
+
+static void check_targets(const struct jv *top)
+{
+	const struct jv *arr = get(top, "targets", J_ARR, "top"), *v;
+
+	if (!arr)
+		return;
+	if (arr->n != NTARGETS) {
+		fail("%zu targets, not %zu", arr->n, NTARGETS);
+		return;
+	}
+	for (size_t i = 0; i < NTARGETS; i++) {
+		const struct jv *t = arr->items[i];
+		char where[64];
+
+		snprintf(where, sizeof(where), "targets[%zu]", i);
+		if (t->type != J_OBJ) {
+			fail("%s is not an object", where);
+			continue;
+		}
+		v = get(t, "name", J_STR, where);
+		if (v && strcmp(v->str, targets[i].name))
+			fail("%s: name \"%s\"", where, v->str);
+		v = get(t, "size", J_NUM, where);
+		if (v && v->num != targets[i].size)
+			fail("%s: size %g", where, v->num);
+		v = get(t, "baseline", J_STR, where);
+		if (v && strcmp(v->str, targets[i].base))
 			fail("%s: baseline \"%s\"", where, v->str);
+		get(t, "target", J_NUM, where);
+		get(t, "op", J_STR, where);
+		v = get(t, "ratio", J_NUM, where);
+		if (v && !(v->num > 0))
+			fail("%s: ratio %g", where, v->num);
+		get(t, "pass", J_BOOL, where);
 	}
 }
 
@@ -328,11 +450,6 @@ static void check(const char *text)
 
 static void check_top(const struct jv *top)
 {
-	static const char *const setup_names[] = {
-		"setup.socket", "setup.connect peers 1",
-		"setup.connect peers 100", "setup.connect peers 1000",
-	};
-	int setup_seen[4] = { 0 };
 	const struct jv *v;
 
 	v = get(top, "tool", J_STR, "top");
@@ -349,11 +466,18 @@ static void check_top(const struct jv *top)
 	if (!v)
 		return;
 	for (size_t i = 0; i < v->n; i++)
-		check_result(v->items[i], i, setup_seen);
-	for (size_t i = 0; i < 4; i++)
-		if (setup_seen[i] != 1)
-			fail("%s: %d results, not 1", setup_names[i],
-			     setup_seen[i]);
+		check_result(v->items[i], i);
+	for (size_t i = 0; i < NNEEDS; i++) {
+		if (needs[i].seen == 1)
+			continue;
+		if (needs[i].peers >= 0)
+			fail("%s peers %g: %d results, not 1", needs[i].name,
+			     needs[i].peers, needs[i].seen);
+		else
+			fail("%s size %g: %d results, not 1", needs[i].name,
+			     needs[i].size, needs[i].seen);
+	}
+	check_targets(top);
 }
 
 int main(int argc, char **argv)

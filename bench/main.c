@@ -21,7 +21,18 @@
 
 /* In the order they run. */
 static const struct bench_def *const benches[] = {
+	&bench_rtt,
+	&bench_tput,
+	&bench_fanout,
 	&bench_setup,
+};
+
+/* The targets of bench-json.md, checked at the end of every run. */
+static const struct target targets[] = {
+	{ "rtt.mailbox.block", 64, "rtt.eventfd", 0, 1, 1.15 },
+	{ "rtt.mailbox.poll", 64, "rtt.spin", 64, 1, 1.5 },
+	{ "tput.mailbox", 64, "tput.socketpair", 64, 0, 5.0 },
+	{ "tput.mailbox", 1048576, "tput.memcpy", 1048576, 0, 0.8 },
 };
 
 #define NBENCHES (sizeof(benches) / sizeof(benches[0]))
@@ -117,6 +128,8 @@ int main(int argc, char **argv)
 	struct report_meta meta = {
 		.tool = "ipm-bench",
 		.version = IVSHMEM_VERSION,
+		.targets = targets,
+		.ntargets = sizeof(targets) / sizeof(targets[0]),
 	};
 	int json = 0, no_pin = 0, nonly = 0, failed = 0, ran = 0, opt, rc;
 
@@ -188,6 +201,7 @@ int main(int argc, char **argv)
 	} else {
 		pin(&ctx);
 	}
+	bench_set_cpus(ctx.cpus);
 	rc = bench_sys_init(&ctx);
 	if (rc < 0) {
 		fprintf(stderr, "%s: mkdtemp: %s\n", argv[0], strerror(-rc));
@@ -218,7 +232,7 @@ int main(int argc, char **argv)
 
 	meta.cpus = ctx.cpus;
 	meta.pinned = ctx.pinned;
-	report_table(ctx.report, json ? stderr : stdout);
+	report_table(ctx.report, &meta, json ? stderr : stdout);
 	if (json)
 		report_json(ctx.report, &meta, stdout);
 	fflush(stdout);

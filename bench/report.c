@@ -87,12 +87,13 @@ struct result *report_find(struct report *r, const char *name,
 	return NULL;
 }
 
-void report_set_ratio(struct result *res, const struct result *base)
+static int ratio_of(const struct result *res, const struct result *base,
+		    double *ratio)
 {
 	double num, den;
 
-	if (!base)
-		return;
+	if (!base || base->kind != res->kind)
+		return 0;
 	if (res->kind == RESULT_LATENCY) {
 		num = (double)res->lat.p50;
 		den = (double)base->lat.p50;
@@ -101,10 +102,40 @@ void report_set_ratio(struct result *res, const struct result *base)
 		den = base->value;
 	}
 	if (den <= 0 || !isfinite(num / den))
+		return 0;
+	*ratio = num / den;
+	return 1;
+}
+
+void report_set_ratio(struct result *res, const struct result *base)
+{
+	if (!ratio_of(res, base, &res->ratio))
 		return;
 	res->has_ratio = 1;
-	res->ratio = num / den;
 	snprintf(res->baseline, sizeof(res->baseline), "%s", base->name);
+}
+
+void report_set_ratio2(struct result *res, const struct result *base)
+{
+	if (!ratio_of(res, base, &res->ratio2))
+		return;
+	res->has_ratio2 = 1;
+	snprintf(res->baseline2, sizeof(res->baseline2), "%s", base->name);
+}
+
+int report_target_ratio(struct report *r, const struct target *t,
+			double *ratio)
+{
+	const struct result *res = report_find(r, t->figure, t->size, -1);
+	const struct result *base = report_find(r, t->baseline, t->base_size,
+						-1);
+
+	return res && ratio_of(res, base, ratio);
+}
+
+static int target_met(const struct target *t, double ratio)
+{
+	return t->at_most ? ratio <= t->limit : ratio >= t->limit;
 }
 
 void report_set_note(struct result *res, const char *note)
@@ -135,7 +166,34 @@ static double us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
-void report_table(const struct report *r, FILE *f)
+static void print_targets(struct report *r, const struct report_meta *m,
+			  FILE *f)
+{
+	char size[24], bsize[24];
+
+	if (!m || !m->ntargets)
+		return;
+	fprintf(f, "\nTARGETS (bench-json.md; ratios of p50 or MB/s, this "
+		"run)\n");
+	for (size_t i = 0; i < m->ntargets; i++) {
+		const struct target *t = &m->targets[i];
+		char want[96];
+		double ratio;
+
+		snprintf(want, sizeof(want), "%s %s %s %.2f x %s %s",
+			 t->figure, fmt_size(t->size, size, sizeof(size)),
+			 t->at_most ? "<=" : ">=", t->limit, t->baseline,
+			 fmt_size(t->base_size, bsize, sizeof(bsize)));
+		if (report_target_ratio(r, t, &ratio))
+			fprintf(f, "  %-58s %8.2fx  %s\n", want, ratio,
+				target_met(t, ratio) ? "PASS" : "MISS");
+		else
+			fprintf(f, "  %-58s %9s  %s\n", want, "-",
+				"not measured");
+	}
+}
+
+void report_table(struct report *r, const struct report_meta *m, FILE *f)
 {
 	fprintf(f, "%-18s %5s %5s %7s %10s %10s %10s %10s  %s\n", "name",
 		"size", "peers", "n", "p50", "p99", "max", "mean", "ratio");
@@ -143,14 +201,18 @@ void report_table(const struct report *r, FILE *f)
 		"us", "us", "us", "us");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct result *res = r->res[i];
-		char size[24], peers[16], ratio[80] = "";
+		char size[24], peers[16], ratio[160] = "";
 
 		fmt_size(res->size, size, sizeof(size));
 		if (res->peers >= 0)
 			snprintf(peers, sizeof(peers), "%d", res->peers);
 		else
 			snprintf(peers, sizeof(peers), "-");
-		if (res->has_ratio)
+		if (res->has_ratio && res->has_ratio2)
+			snprintf(ratio, sizeof(ratio), "%.2fx %s, %.2fx %s",
+				 res->ratio, res->baseline, res->ratio2,
+				 res->baseline2);
+		else if (res->has_ratio)
 			snprintf(ratio, sizeof(ratio), "%.2fx %s", res->ratio,
 				 res->baseline);
 		if (res->kind == RESULT_LATENCY)
@@ -166,6 +228,7 @@ void report_table(const struct report *r, FILE *f)
 		if (res->note[0])
 			fprintf(f, "%-18s   note: %s\n", "", res->note);
 	}
+	print_targets(r, m, f);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -215,9 +278,15 @@ static void json_result(FILE *f, const struct result *res)
 		fprintf(f, ", \"peers\": %d", res->peers);
 	if (res->has_ratio) {
 		fputs(", \"ratio\": ", f);
-		json_num(f, res->ratio, 3);
+		json_num(f, res->ratio, 6);
 		fputs(", \"baseline\": ", f);
 		json_str(f, res->baseline);
+	}
+	if (res->has_ratio2) {
+		fputs(", \"ratio2\": ", f);
+		json_num(f, res->ratio2, 6);
+		fputs(", \"baseline2\": ", f);
+		json_str(f, res->baseline2);
 	}
 	if (res->note[0]) {
 		fputs(", \"note\": ", f);
@@ -226,8 +295,36 @@ static void json_result(FILE *f, const struct result *res)
 	fputc('}', f);
 }
 
-void report_json(const struct report *r, const struct report_meta *m,
-		 FILE *f)
+static void json_targets(struct report *r, const struct report_meta *m,
+			 FILE *f)
+{
+	fputs(",\n  \"targets\": [", f);
+	for (size_t i = 0; i < m->ntargets; i++) {
+		const struct target *t = &m->targets[i];
+		double ratio;
+		int have = report_target_ratio(r, t, &ratio);
+
+		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
+		json_str(f, t->figure);
+		fprintf(f, ", \"size\": %llu, \"baseline\": ",
+			(unsigned long long)t->size);
+		json_str(f, t->baseline);
+		fprintf(f, ", \"baseline_size\": %llu, \"op\": \"%s\", "
+			"\"target\": ", (unsigned long long)t->base_size,
+			t->at_most ? "<=" : ">=");
+		json_num(f, t->limit, 2);
+		fputs(", \"ratio\": ", f);
+		if (have)
+			json_num(f, ratio, 6);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"pass\": %s}", !have ? "null" :
+			target_met(t, ratio) ? "true" : "false");
+	}
+	fputs(m->ntargets ? "\n  ]" : "]", f);
+}
+
+void report_json(struct report *r, const struct report_meta *m, FILE *f)
 {
 	fputs("{\n  \"tool\": ", f);
 	json_str(f, m->tool);
@@ -239,5 +336,7 @@ void report_json(const struct report *r, const struct report_meta *m,
 		fputs(i ? ",\n    " : "\n    ", f);
 		json_result(f, r->res[i]);
 	}
-	fputs(r->n ? "\n  ]\n}\n" : "]\n}\n", f);
+	fputs(r->n ? "\n  ]" : "]", f);
+	json_targets(r, m, f);
+	fputs("\n}\n", f);
 }

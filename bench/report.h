@@ -27,7 +27,24 @@ struct result {
 	int has_ratio;
 	double ratio;           /* p50 (or value) / the baseline's */
 	char baseline[48];
-	char note[128];
+	int has_ratio2;         /* a second baseline (tput.mailbox) */
+	double ratio2;
+	char baseline2[48];
+	char note[160];
+};
+
+/*
+ * A target of bench-json.md: figure/size's ratio to baseline/base_size
+ * (p50 over p50, or value over value) must be <= limit (at_most) or >=
+ * limit.
+ */
+struct target {
+	const char *figure;
+	uint64_t size;
+	const char *baseline;
+	uint64_t base_size;
+	int at_most;
+	double limit;
 };
 
 struct report_meta {
@@ -35,6 +52,8 @@ struct report_meta {
 	const char *version;
 	int cpus;
 	int pinned;
+	const struct target *targets;
+	size_t ntargets;
 };
 
 struct report;
@@ -57,11 +76,19 @@ struct result *report_find(struct report *r, const char *name,
  * throughputs. Nothing happens when base is NULL or its figure is 0.
  */
 void report_set_ratio(struct result *res, const struct result *base);
+/* The same for a second baseline, shown after the first. */
+void report_set_ratio2(struct result *res, const struct result *base);
 void report_set_note(struct result *res, const char *note);
 
-void report_table(const struct report *r, FILE *f);
+/* The table, then the TARGETS section (measured ratio, PASS or MISS). */
+void report_table(struct report *r, const struct report_meta *m, FILE *f);
+/*
+ * A target's measured ratio: 1 with *ratio set, 0 when a figure is
+ * missing.
+ */
+int report_target_ratio(struct report *r, const struct target *t,
+			double *ratio);
 /* One JSON object and a newline. */
-void report_json(const struct report *r, const struct report_meta *m,
-		 FILE *f);
+void report_json(struct report *r, const struct report_meta *m, FILE *f);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -16,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_CHILDREN 16
+#define MAX_CHILDREN 64
 #define MAX_PATHS 32
 
 /*
@@ -46,6 +47,7 @@ static void block_signals(sigset_t *old)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGALRM);
 	sigprocmask(SIG_BLOCK, &set, old);
 }
 
@@ -84,8 +86,20 @@ static void cleanup_all(void)
 	}
 }
 
+static const char *watchdog_what;
+
 static void on_signal(int sig)
 {
+	if (sig == SIGALRM && getpid() == main_pid) {
+		static const char msg[] = "ipm-bench: watchdog: no progress in ";
+		const char *w = watchdog_what ? watchdog_what : "?";
+		ssize_t n;
+
+		n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		n = write(STDERR_FILENO, w, strlen(w));
+		n = write(STDERR_FILENO, "\n", 1);
+		(void)n;
+	}
 	cleanup_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -114,9 +128,11 @@ int bench_sys_init(struct bench_ctx *ctx)
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaddset(&sa.sa_mask, SIGTERM);
 	sigaddset(&sa.sa_mask, SIGHUP);
+	sigaddset(&sa.sa_mask, SIGALRM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	/* A dead peer socket must give EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
@@ -164,7 +180,9 @@ static void child_setup(struct bench_ctx *ctx, pid_t parent)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
+	alarm(0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(1);
@@ -357,4 +375,55 @@ int bench_selected(const struct bench_ctx *ctx, const char *name)
 		if (!strncmp(name, ctx->only[i], strlen(ctx->only[i])))
 			return 1;
 	return 0;
+}
+
+void *bench_shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void bench_shared_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+void bench_watchdog(unsigned seconds, const char *what)
+{
+	watchdog_what = what;
+	alarm(seconds);
+}
+
+int bench_child_dead(pid_t pid)
+{
+	siginfo_t si = { .si_pid = 0 };
+
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno == ECHILD;
+	return si.si_pid == pid;
+}
+
+int bench_wait_at_least(_Atomic uint32_t *v, uint32_t want, pid_t pid,
+			int timeout_ms)
+{
+	uint64_t deadline = bench_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	while (atomic_load(v) < want) {
+		if (pid > 0 && bench_child_dead(pid))
+			return -ECHILD;
+		if (bench_now_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(100);
+	}
+	return 0;
+}
+
+int bench_single_cpu;
+
+void bench_set_cpus(int cpus)
+{
+	bench_single_cpu = cpus <= 1;
 }

@@ -3,7 +3,7 @@
 # and any is missing. As another user, only report what is missing.
 set -eu
 
-PKGS="build-essential cmake pkg-config clang libedit-dev qemu-system-x86 procps util-linux python3"
+PKGS="build-essential cmake pkg-config clang libedit-dev qemu-system-x86 procps util-linux python3 gnuplot-nox"
 
 missing=""
 for p in $PKGS; do

@@ -111,7 +111,7 @@ static int create_named(struct shm_region *r, const struct server_config *cfg,
 			return rc;
 		}
 		/* Left by a server that died, or in use by a live one? */
-		int stale_lock;
+		int stale_lock = -1;
 
 		rc = take_lock(r->name, &stale_lock);
 		if (rc == -EBUSY) {

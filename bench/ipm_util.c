@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* IPM peers for the benchmarks: open a device, send with start-up retries. */
+#include "bench.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <ivshmem/ipm.h>
+#include <ivshmem/transport.h>
+
+#define CONNECT_TIMEOUT_MS 10000
+
+int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
+		   unsigned spin_ns)
+{
+	struct ipm_config cfg = {
+		.mode = mailbox ? IPM_MODE_MAILBOX : IPM_MODE_DOORBELL,
+		.slots = 2,
+		.spin_ns = spin_ns,
+	};
+	struct ivshm_transport *t;
+	int rc;
+
+	*out = NULL;
+	rc = ivshm_transport_host_open(&t, path, 1, CONNECT_TIMEOUT_MS);
+	if (rc < 0)
+		return rc;
+	rc = ipm_open(out, t, &cfg);
+	if (rc < 0)
+		ivshm_transport_close(t);
+	return rc;
+}
+
+int bench_ipm_id(const struct ipm *ipm)
+{
+	return ipm_transport(ipm)->id;
+}
+
+int bench_ipm_send(struct ipm *ipm, uint32_t id, const void *data,
+		   size_t size, int timeout_ms)
+{
+	uint64_t deadline = 0;
+	int rc;
+
+	for (;;) {
+		rc = ipm_send(ipm, 0, id, data, size);
+		if (rc != -ENOTCONN && rc != -EBUSY)
+			return rc;
+		if (!deadline)
+			deadline = bench_now_ns() +
+				   (uint64_t)timeout_ms * 1000000u;
+		else if (bench_now_ns() > deadline)
+			return rc;
+		if (rc == -ENOTCONN)
+			usleep(100);
+		else
+			bench_relax();
+	}
+}

@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rtt.*: round trips between this process and a helper it forks (pinned to
+ * another CPU where there is one). The bench side times each round trip
+ * on its own: send, then wait for the reply, with CLOCK_MONOTONIC around
+ * both. Warm-up round trips come first and are not counted.
+ *
+ * Baselines (no IPM code involved):
+ *   rtt.eventfd     an eventfd each way, blocking 8-byte reads (0 B)
+ *   rtt.spin        a slot each way in shared memory: the payload is
+ *                   copied in, then a sequence word is stored (release);
+ *                   the other side spins on the word (acquire) and copies
+ *                   the payload out
+ *   rtt.socketpair  an AF_UNIX stream socketpair, write + read the payload
+ *   rtt.pipe        two pipes, write + read the payload
+ *
+ * IPM, both peers joined to a private ivshmem-server (-n 1 -l 4M):
+ *   rtt.doorbell       doorbell mode: ipm_send() rings, the helper's
+ *                      callback rings back; both block in ipm_poll()
+ *   rtt.mailbox.block  mailbox mode: ipm_send(wait = 0) of the payload,
+ *                      the helper's callback copies it out and sends it
+ *                      back the same way; our callback copies the reply
+ *                      out. Both block in ipm_poll() (cfg.spin_ns = 0).
+ *   rtt.mailbox.poll   the same, both busy-polling in ipm_poll() with
+ *                      cfg.spin_ns = 1 s (longer than any wait here)
+ *
+ * The spec's sizes are 0 B (eventfd, doorbell) and 64 B; full runs add
+ * 4 KiB and 64 KiB for the payload-carrying ones (the latency plot).
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ivshmem/ipm.h>
+
+#define SEND_TIMEOUT_MS 5000
+#define START_TIMEOUT_MS 30000
+#define WATCHDOG_S 600
+#define POLL_SPIN_NS 1000000000u
+#define PAGE 4096u
+
+/* Shared by the two sides: start-up handshake of the IPM figures. */
+struct rtt_shared {
+	_Atomic uint32_t ready;       /* the helper has joined */
+	_Atomic uint32_t parent_set;  /* parent_id is valid */
+	_Atomic int32_t child_id;
+	_Atomic int32_t parent_id;
+	_Atomic uint32_t errors;      /* the helper's failed replies */
+};
+
+/* One direction of rtt.spin: the word and the payload right after it. */
+struct spin_slot {
+	_Atomic uint64_t seq;
+	uint8_t data[];
+};
+
+struct rtt_run;
+
+struct rtt_kind {
+	const char *name;
+	int spin;      /* busy-polls: more, cheaper iterations */
+	int ipm;       /* needs the server */
+	int mailbox;   /* IPM mode */
+	unsigned spin_ns;
+	int (*open)(struct rtt_run *r);    /* before the fork */
+	int (*child)(void *arg);           /* the helper: answers forever */
+	int (*ping)(struct rtt_run *r);    /* one round trip */
+};
+
+struct rtt_run {
+	const struct rtt_kind *k;
+	size_t size;
+	const char *socket_path;
+	struct rtt_shared *sh;
+	size_t sh_len;
+	struct spin_slot *to_child, *to_parent;
+	int p_rd, p_wr, c_rd, c_wr;  /* each side's ends; -1: unused */
+	uint8_t *buf;                /* the payload, private to each side */
+	struct ipm *ipm;             /* each side's device */
+	uint32_t peer;               /* the other side's id */
+	uint64_t seq;
+	int got;                     /* our callback saw the reply */
+};
+
+/* ---- fds ---- */
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int eventfd_open(struct rtt_run *r)
+{
+	int a = eventfd(0, EFD_CLOEXEC), b = eventfd(0, EFD_CLOEXEC);
+
+	if (a < 0 || b < 0) {
+		int rc = -errno;
+
+		if (a >= 0)
+			close(a);
+		return rc;
+	}
+	r->p_wr = r->c_rd = a;
+	r->p_rd = r->c_wr = b;
+	return 0;
+}
+
+static int eventfd_child(void *arg)
+{
+	struct rtt_run *r = arg;
+	uint64_t v;
+
+	for (;;)
+		if (read_full(r->c_rd, &v, sizeof(v)) < 0 ||
+		    write_full(r->c_wr, &v, sizeof(v)) < 0)
+			return 1;
+}
+
+static int eventfd_ping(struct rtt_run *r)
+{
+	uint64_t v = 1;
+	int rc = write_full(r->p_wr, &v, sizeof(v));
+
+	return rc ? rc : read_full(r->p_rd, &v, sizeof(v));
+}
+
+static int socketpair_open(struct rtt_run *r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	r->p_rd = r->p_wr = sv[0];
+	r->c_rd = r->c_wr = sv[1];
+	return 0;
+}
+
+static int pipe_open(struct rtt_run *r)
+{
+	int a[2], b[2];
+
+	if (pipe2(a, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(b, O_CLOEXEC) < 0) {
+		int rc = -errno;
+
+		close(a[0]);
+		close(a[1]);
+		return rc;
+	}
+	r->p_wr = a[1];
+	r->c_rd = a[0];
+	r->c_wr = b[1];
+	r->p_rd = b[0];
+	return 0;
+}
+
+/* The payload back as it came: socketpair and pipe. */
+static int stream_child(void *arg)
+{
+	struct rtt_run *r = arg;
+
+	for (;;)
+		if (read_full(r->c_rd, r->buf, r->size) < 0 ||
+		    write_full(r->c_wr, r->buf, r->size) < 0)
+			return 1;
+}
+
+static int stream_ping(struct rtt_run *r)
+{
+	int rc = write_full(r->p_wr, r->buf, r->size);
+
+	return rc ? rc : read_full(r->p_rd, r->buf, r->size);
+}
+
+/* ---- rtt.spin ---- */
+
+static int spin_open(struct rtt_run *r)
+{
+	(void)r;
+	return 0;   /* the slots are in r->sh's mapping */
+}
+
+static void spin_put(struct spin_slot *s, const uint8_t *buf, size_t size,
+		     uint64_t seq)
+{
+	memcpy(s->data, buf, size);
+	atomic_store_explicit(&s->seq, seq, memory_order_release);
+}
+
+static void spin_get(struct spin_slot *s, uint8_t *buf, size_t size,
+		     uint64_t seq)
+{
+	while (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		bench_relax();
+	memcpy(buf, s->data, size);
+}
+
+static int spin_child(void *arg)
+{
+	struct rtt_run *r = arg;
+	uint64_t seq = 0;
+
+	/* Until we are killed. */
+	while (seq != UINT64_MAX) {
+		seq++;
+		spin_get(r->to_child, r->buf, r->size, seq);
+		spin_put(r->to_parent, r->buf, r->size, seq);
+	}
+	return 0;
+}
+
+static int spin_ping(struct rtt_run *r)
+{
+	r->seq++;
+	spin_put(r->to_child, r->buf, r->size, r->seq);
+	spin_get(r->to_parent, r->buf, r->size, r->seq);
+	return 0;
+}
+
+/* ---- IPM: doorbell and mailbox ---- */
+
+static int ipm_open_none(struct rtt_run *r)
+{
+	(void)r;
+	return 0;
+}
+
+/* The payload (if any) is copied out: it lives in shared memory. */
+static void copy_out(struct rtt_run *r, const volatile void *data,
+		     size_t size)
+{
+	if (size != r->size)
+		atomic_fetch_add(&r->sh->errors, 1);
+	else if (size)
+		memcpy(r->buf, (const void *)data, size);
+}
+
+static void child_cb(struct ipm *ipm, void *user, uint32_t id,
+		     const volatile void *data, size_t size)
+{
+	struct rtt_run *r = user;
+
+	(void)id;
+	copy_out(r, data, size);
+	if (bench_ipm_send(ipm, r->peer, r->k->mailbox ? r->buf : NULL,
+			   r->k->mailbox ? r->size : 0, SEND_TIMEOUT_MS) < 0)
+		atomic_fetch_add(&r->sh->errors, 1);
+}
+
+static void parent_cb(struct ipm *ipm, void *user, uint32_t id,
+		      const volatile void *data, size_t size)
+{
+	struct rtt_run *r = user;
+
+	(void)ipm;
+	(void)id;
+	copy_out(r, data, size);
+	r->got = 1;
+}
+
+static int ipm_child(void *arg)
+{
+	struct rtt_run *r = arg;
+	int rc;
+
+	rc = bench_ipm_open(&r->ipm, r->socket_path, r->k->mailbox,
+			    r->k->spin_ns);
+	if (rc < 0) {
+		bench_log("ipm-bench: %s helper: cannot open IPM: %s",
+			  r->k->name, strerror(-rc));
+		return 1;
+	}
+	ipm_register_callback(r->ipm, child_cb, r);
+	atomic_store(&r->sh->child_id, bench_ipm_id(r->ipm));
+	atomic_store(&r->sh->ready, 1);
+	if (bench_wait_at_least(&r->sh->parent_set, 1, 0,
+				START_TIMEOUT_MS) < 0)
+		return 1;
+	r->peer = (uint32_t)atomic_load(&r->sh->parent_id);
+	for (;;) {
+		rc = ipm_poll(r->ipm, -1);
+		if (rc < 0) {
+			bench_log("ipm-bench: %s helper: ipm_poll: %s",
+				  r->k->name, strerror(-rc));
+			return 1;
+		}
+	}
+}
+
+/* After the fork: join once the helper has, and tell it our id. */
+static int ipm_attach(struct rtt_run *r, pid_t child)
+{
+	int rc = bench_wait_at_least(&r->sh->ready, 1, child,
+				     START_TIMEOUT_MS);
+
+	if (rc < 0)
+		return rc;
+	r->peer = (uint32_t)atomic_load(&r->sh->child_id);
+	rc = bench_ipm_open(&r->ipm, r->socket_path, r->k->mailbox,
+			    r->k->spin_ns);
+	if (rc < 0)
+		return rc;
+	ipm_register_callback(r->ipm, parent_cb, r);
+	atomic_store(&r->sh->parent_id, bench_ipm_id(r->ipm));
+	atomic_store(&r->sh->parent_set, 1);
+	return 0;
+}
+
+static int ipm_ping(struct rtt_run *r)
+{
+	int rc;
+
+	r->got = 0;
+	rc = bench_ipm_send(r->ipm, r->peer, r->k->mailbox ? r->buf : NULL,
+			    r->k->mailbox ? r->size : 0, SEND_TIMEOUT_MS);
+	while (!rc && !r->got) {
+		rc = ipm_poll(r->ipm, -1);
+		if (rc > 0)
+			rc = 0;
+	}
+	return rc;
+}
+
+/* ---- the figures ---- */
+
+enum { K_EVENTFD, K_SPIN, K_SOCKETPAIR, K_PIPE, K_DOORBELL, K_MBLOCK,
+       K_MPOLL, NKINDS };
+
+static const struct rtt_kind kinds[NKINDS] = {
+	[K_EVENTFD] = { "rtt.eventfd", 0, 0, 0, 0, eventfd_open,
+			eventfd_child, eventfd_ping },
+	[K_SPIN] = { "rtt.spin", 1, 0, 0, 0, spin_open, spin_child,
+		     spin_ping },
+	[K_SOCKETPAIR] = { "rtt.socketpair", 0, 0, 0, 0, socketpair_open,
+			   stream_child, stream_ping },
+	[K_PIPE] = { "rtt.pipe", 0, 0, 0, 0, pipe_open, stream_child,
+		     stream_ping },
+	[K_DOORBELL] = { "rtt.doorbell", 0, 1, 0, 0, ipm_open_none,
+			 ipm_child, ipm_ping },
+	[K_MBLOCK] = { "rtt.mailbox.block", 0, 1, 1, 0, ipm_open_none,
+		       ipm_child, ipm_ping },
+	[K_MPOLL] = { "rtt.mailbox.poll", 1, 1, 1, POLL_SPIN_NS,
+		      ipm_open_none, ipm_child, ipm_ping },
+};
+
+/* What runs, in order: the spec's sizes, then (full runs) the sweep. */
+struct rtt_step {
+	int kind;
+	size_t size;
+	int sweep;
+};
+
+static const struct rtt_step steps[] = {
+	{ K_EVENTFD, 0, 0 }, { K_SPIN, 64, 0 }, { K_SOCKETPAIR, 64, 0 },
+	{ K_PIPE, 64, 0 }, { K_DOORBELL, 0, 0 }, { K_MBLOCK, 64, 0 },
+	{ K_MPOLL, 64, 0 },
+	{ K_SPIN, 4096, 1 }, { K_SOCKETPAIR, 4096, 1 }, { K_PIPE, 4096, 1 },
+	{ K_MBLOCK, 4096, 1 }, { K_MPOLL, 4096, 1 },
+	{ K_SPIN, 65536, 1 }, { K_SOCKETPAIR, 65536, 1 },
+	{ K_PIPE, 65536, 1 }, { K_MBLOCK, 65536, 1 }, { K_MPOLL, 65536, 1 },
+};
+
+#define NSTEPS (sizeof(steps) / sizeof(steps[0]))
+
+/* A baseline runs when it or a figure measured against it is wanted. */
+static int wanted(const struct bench_ctx *ctx, int kind)
+{
+	if (bench_selected(ctx, kinds[kind].name))
+		return 1;
+	switch (kind) {
+	case K_EVENTFD:
+		return bench_selected(ctx, kinds[K_DOORBELL].name) ||
+		       bench_selected(ctx, kinds[K_MBLOCK].name);
+	case K_SOCKETPAIR:
+		return bench_selected(ctx, kinds[K_MBLOCK].name);
+	case K_SPIN:
+		return bench_selected(ctx, kinds[K_MPOLL].name);
+	}
+	return 0;
+}
+
+static void iterations(const struct bench_ctx *ctx, const struct rtt_step *s,
+		       unsigned *warmup, unsigned *iters)
+{
+	int spin = kinds[s->kind].spin;
+
+	if (ctx->quick) {
+		*warmup = 200;
+		*iters = spin ? 5000 : 2000;
+	} else if (s->sweep) {
+		*warmup = 1000;
+		*iters = spin ? 50000 : 20000;
+	} else {
+		*warmup = spin ? 20000 : 5000;
+		*iters = spin ? 200000 : 100000;
+	}
+}
+
+static void run_close(struct rtt_run *r)
+{
+	int fds[4] = { r->p_rd, r->p_wr, r->c_rd, r->c_wr };
+
+	for (int i = 0; i < 4; i++) {
+		int dup = 0;
+
+		for (int j = 0; j < i; j++)
+			dup |= fds[j] == fds[i];
+		if (fds[i] >= 0 && !dup)
+			close(fds[i]);
+	}
+	ipm_close(r->ipm);
+	free(r->buf);
+	bench_shared_free(r->sh, r->sh_len);
+}
+
+static int measure(struct bench_ctx *ctx, const struct rtt_step *s,
+		   const char *socket_path, struct stats_summary *sum)
+{
+	const struct rtt_kind *k = &kinds[s->kind];
+	size_t slot = (sizeof(struct spin_slot) + s->size + PAGE - 1) /
+		      PAGE * PAGE;
+	struct rtt_run r = {
+		.k = k, .size = s->size, .socket_path = socket_path,
+		.p_rd = -1, .p_wr = -1, .c_rd = -1, .c_wr = -1,
+		.sh_len = PAGE + 2 * slot,
+	};
+	unsigned warmup, iters;
+	struct stats st = { 0 };
+	pid_t pid = -1;
+	int rc;
+
+	iterations(ctx, s, &warmup, &iters);
+	r.sh = bench_shared_alloc(r.sh_len);
+	r.buf = calloc(1, s->size ? s->size : 1);
+	if (!r.sh || !r.buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->size; i++)
+		r.buf[i] = (uint8_t)i;
+	r.to_child = (struct spin_slot *)((uint8_t *)r.sh + PAGE);
+	r.to_parent = (struct spin_slot *)((uint8_t *)r.sh + PAGE + slot);
+	rc = k->open(&r);
+	if (rc < 0)
+		goto out;
+	rc = stats_init(&st, iters);
+	if (rc < 0)
+		goto out;
+	pid = bench_fork(ctx, k->child, &r);
+	if (pid < 0) {
+		rc = (int)pid;
+		goto out;
+	}
+	if (k->ipm) {
+		rc = ipm_attach(&r, pid);
+		if (rc < 0)
+			goto out;
+	}
+	bench_watchdog(WATCHDOG_S, k->name);
+	for (unsigned i = 0; !rc && i < warmup + iters; i++) {
+		uint64_t t0, t1;
+
+		if (i == warmup)
+			stats_reset(&st);
+		t0 = bench_now_ns();
+		rc = k->ping(&r);
+		t1 = bench_now_ns();
+		if (!rc)
+			rc = stats_add(&st, t1 - t0);
+	}
+	bench_watchdog(0, NULL);
+	if (!rc && atomic_load(&r.sh->errors)) {
+		bench_log("ipm-bench: %s: %u bad or failed replies", k->name,
+			  atomic_load(&r.sh->errors));
+		rc = -EPROTO;
+	}
+	if (!rc)
+		stats_summarise(&st, sum);
+out:
+	if (pid > 0)
+		bench_child_stop(pid);
+	run_close(&r);
+	stats_free(&st);
+	return rc;
+}
+
+static void set_ratios(struct bench_ctx *ctx)
+{
+	static const size_t sizes[] = { 64, 4096, 65536 };
+	struct report *rep = ctx->report;
+	struct result *res;
+
+	res = report_find(rep, "rtt.doorbell", 0, -1);
+	if (res) {
+		report_set_ratio(res, report_find(rep, "rtt.eventfd", 0, -1));
+		report_set_note(res, "doorbell mode, both sides block in "
+				"ipm_poll(); the helper rings back from its "
+				"callback");
+	}
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		const struct result *sp = report_find(rep, "rtt.socketpair",
+						      sizes[i], -1);
+
+		res = report_find(rep, "rtt.mailbox.block", sizes[i], -1);
+		if (res && sizes[i] == 64) {
+			report_set_ratio(res, report_find(rep, "rtt.eventfd",
+							  0, -1));
+			report_set_ratio2(res, sp);
+		} else if (res) {
+			report_set_ratio(res, sp);
+		}
+		if (res)
+			report_set_note(res, "ipm_send(wait=0), the callback "
+					"replies; both block in ipm_poll() "
+					"(spin_ns 0)");
+		res = report_find(rep, "rtt.mailbox.poll", sizes[i], -1);
+		if (res) {
+			report_set_ratio(res, report_find(rep, "rtt.spin",
+							  sizes[i], -1));
+			report_set_note(res, "as rtt.mailbox.block, both "
+					"busy-poll in ipm_poll() (spin_ns "
+					"1 s)");
+		}
+	}
+	res = report_find(rep, "rtt.spin", 64, -1);
+	if (res && ctx->cpus < 2)
+		report_set_note(res, "one CPU: the spinning sides yield to "
+				"each other");
+}
+
+static int run(struct bench_ctx *ctx)
+{
+	static const char *const args[] = { "-n", "1", "-l", "4M", NULL };
+	struct bench_server srv = { .pid = 0 };
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < NSTEPS; i++) {
+		const struct rtt_step *s = &steps[i];
+		const struct rtt_kind *k = &kinds[s->kind];
+		struct stats_summary sum;
+
+		if (!wanted(ctx, s->kind) || (s->sweep && ctx->quick))
+			continue;
+		if (k->ipm && !srv.pid) {
+			rc = bench_server_start(ctx, &srv, "rtt", args);
+			if (rc < 0)
+				break;
+		}
+		bench_log("%s: %zu B", k->name, s->size);
+		rc = measure(ctx, s, srv.socket_path, &sum);
+		if (rc < 0) {
+			bench_log("ipm-bench: %s %zu B: %s", k->name, s->size,
+				  strerror(-rc));
+			break;
+		}
+		if (!report_add_latency(ctx->report, k->name, s->size, -1,
+					&sum))
+			rc = -ENOMEM;
+	}
+	if (srv.pid)
+		bench_server_stop(&srv);
+	set_ratios(ctx);
+	return rc;
+}
+
+static const char *const figures[] = {
+	"rtt.eventfd", "rtt.spin", "rtt.socketpair", "rtt.pipe",
+	"rtt.doorbell", "rtt.mailbox.block", "rtt.mailbox.poll", NULL,
+};
+
+const struct bench_def bench_rtt = {
+	.name = "rtt",
+	.figures = figures,
+	.run = run,
+};
