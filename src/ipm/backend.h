@@ -32,16 +32,27 @@ struct ipm {
 	ipm_callback_t cb;
 	void *user_data;
 	int enabled;
+	/* Presence news may be waiting (the transport's fd was readable):
+	 * draining costs a system call, so only then. */
+	int presence_due;
+	int presence_gone; /* no more news will come: stop polling for it */
 	void *priv; /* the backend's state */
 };
 
 extern const struct ipm_backend_ops ipm_doorbell_ops;
 extern const struct ipm_backend_ops ipm_mailbox_ops;
 
-/* Wait for POLLIN on the device's fds; 1 ready, 0 timeout, -errno. */
+/* What ipm_wait_fds saw readable. */
+#define IPM_READY_VECTOR   1
+#define IPM_READY_PRESENCE 2
+
+/* Wait on the device's fds: IPM_READY_* bits, 0 on timeout, or -errno. */
 int ipm_wait_fds(struct ipm *ipm, int timeout_ms);
 
-/* Drain the transport's presence news; calls left(ipm, peer) per leave. */
+/*
+ * Drain the transport's presence news if any may be waiting (see
+ * presence_due); calls left(ipm, peer) per leave.
+ */
 int ipm_drain_presence(struct ipm *ipm, void (*left)(struct ipm *, int));
 
 #endif

@@ -33,6 +33,7 @@ API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 	if (!ipm->cfg.send_timeout_ms)
 		ipm->cfg.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS;
 	ipm->enabled = 1;
+	ipm->presence_due = 1;
 	ipm->ops = cfg->mode == IPM_MODE_MAILBOX ? &ipm_mailbox_ops :
 						   &ipm_doorbell_ops;
 	rc = ipm->ops->open(ipm);
@@ -100,7 +101,7 @@ API int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max)
 	fd = t->ops->vector_fd(t, 0);
 	if (fd >= 0 && n < max)
 		fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
-	fd = t->ops->presence_fd(t);
+	fd = ipm->presence_gone ? -1 : t->ops->presence_fd(t);
 	if (fd >= 0 && n < max)
 		fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	return n;
@@ -108,7 +109,8 @@ API int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max)
 
 API int ipm_process(struct ipm *ipm)
 {
-	/* An event loop saw the doorbell fd readable: clear it first. */
+	/* An event loop saw one of our fds readable: it may be either. */
+	ipm->presence_due = 1;
 	if (ipm->ops->ack)
 		ipm->ops->ack(ipm);
 	return ipm->ops->process(ipm);
@@ -175,7 +177,20 @@ int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
 	do {
 		rc = poll(fds, (nfds_t)n, timeout_ms);
 	} while (rc < 0 && errno == EINTR);
-	return rc < 0 ? -errno : rc > 0;
+	if (rc <= 0)
+		return rc < 0 ? -errno : 0;
+	rc = 0;
+	for (int i = 0; i < n; i++) {
+		if (!fds[i].revents)
+			continue;
+		if (fds[i].fd == ipm->t->ops->presence_fd(ipm->t)) {
+			ipm->presence_due = 1;
+			rc |= IPM_READY_PRESENCE;
+		} else {
+			rc |= IPM_READY_VECTOR;
+		}
+	}
+	return rc;
 }
 
 int ipm_drain_presence(struct ipm *ipm, void (*left)(struct ipm *, int))
@@ -183,10 +198,17 @@ int ipm_drain_presence(struct ipm *ipm, void (*left)(struct ipm *, int))
 	struct ivshm_transport *t = ipm->t;
 	int peer, what, rc, n = 0;
 
+	if (!ipm->presence_due || ipm->presence_gone)
+		return 0;
+	ipm->presence_due = 0;
 	while ((rc = t->ops->next_presence(t, &peer, &what)) == 1) {
 		if (what == IVSHM_PEER_LEFT && left)
 			left(ipm, peer);
+		if (what == IVSHM_TRANSPORT_GONE)
+			ipm->presence_gone = 1;
 		n++;
 	}
+	if (rc == -ENOTCONN || rc == -ENOTSUP)
+		ipm->presence_gone = 1;
 	return rc < 0 && rc != -ENOTSUP ? rc : n;
 }

@@ -66,7 +66,8 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 	}
 	rc = ipm_wait_fds(ipm, timeout_ms);
 	atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
-	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+	if (rc > 0 && (rc & IPM_READY_VECTOR))
+		ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
 	return rc;
 }
 
@@ -103,6 +104,8 @@ static int mb_peers(struct ipm *ipm, int *ids, int max)
 	struct mbox *mb = mbox_of(ipm);
 	int n = 0, found[IPM_MAX_SLOTS];
 
+	/* Asked for explicitly: look for news even if no fd said so. */
+	ipm->presence_due = 1;
 	ipm_drain_presence(ipm, mbox_peer_left);
 	for (unsigned i = 0; i < mb->g.slots; i++) {
 		int id = ipm_token_id(mbox_owner(mb, i));

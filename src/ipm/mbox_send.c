@@ -132,8 +132,12 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 		if (rc == 0)
 			break;
 		kick(ipm, mb, r, (int)id); /* let it drain */
-		if (!wait)
-			return -EBUSY;
+		if (!wait) {
+			/* Full: off the fast path, so ask whether it is gone. */
+			ipm->presence_due = 1;
+			ipm_drain_presence(ipm, mbox_peer_left);
+			return still_there(mb, r, dst) ? -EBUSY : -ENOTCONN;
+		}
 		atomic_store(&self->wants_ack, 1);
 		if (deadline >= 0 && now_ms() >= deadline) {
 			atomic_store(&self->wants_ack, 0);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Doorbells: ringing a peer's eventfd and consuming our own. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <unistd.h>
@@ -48,11 +49,22 @@ IVSHMEM_EXPORT int ivshmem_ack(struct ivshmem *iv, unsigned vector)
 
 	if (vector >= iv->nvec)
 		return -EINVAL;
+	pfd.fd = iv->own[vector];
 	/*
 	 * The server made the eventfd, so do not trust it to be
-	 * non-blocking: only read once poll says there is something.
+	 * non-blocking: look once, and on a blocking one only read after
+	 * poll says there is something. A non-blocking one (what QEMU's and
+	 * our server make) is read at once: one system call per ack.
 	 */
-	pfd.fd = iv->own[vector];
+	if (!(iv->own_checked >> vector & 1)) {
+		int fl = fcntl(pfd.fd, F_GETFL);
+
+		iv->own_checked |= UINT64_C(1) << vector;
+		if (fl >= 0 && (fl & O_NONBLOCK))
+			iv->own_nonblock |= UINT64_C(1) << vector;
+	}
+	if (iv->own_nonblock >> vector & 1)
+		goto read_it;
 	do {
 		rc = poll(&pfd, 1, 0);
 	} while (rc < 0 && errno == EINTR);
@@ -62,6 +74,7 @@ IVSHMEM_EXPORT int ivshmem_ack(struct ivshmem *iv, unsigned vector)
 		return 0;
 	if (!(pfd.revents & POLLIN))
 		return -EIO;  /* POLLERR/POLLHUP: not an eventfd we can use */
+read_it:
 	do {
 		n = read(pfd.fd, &count, sizeof(count));
 	} while (n < 0 && errno == EINTR);

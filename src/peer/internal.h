@@ -57,6 +57,8 @@ struct ivshmem {
 	unsigned want;         /* vectors asked for by the caller */
 	unsigned nvec;         /* our own vectors actually received */
 	int own[IVSHMEM_MAX_VECTORS];
+	uint64_t own_checked;  /* own[v]'s O_NONBLOCK looked up (bit v) */
+	uint64_t own_nonblock; /* own[v] is non-blocking: read it directly */
 	struct ivproto_rx rx;
 	struct ivp_peer **peers;  /* sorted by id, complete or pending */
 	size_t npeers, peers_cap;
