@@ -21,6 +21,8 @@ struct mbox {
 	/* Our own indexes: the shared copies are only ever written from these. */
 	uint64_t head[IPM_MAX_SLOTS];   /* producer, per destination slot */
 	uint64_t seq[IPM_MAX_SLOTS];
+	uint64_t tail_seen[IPM_MAX_SLOTS]; /* receiver's tail, last read */
+	uint64_t attached[IPM_MAX_SLOTS];  /* receiver token seen in cgen */
 	uint64_t tail[IPM_MAX_SLOTS];   /* consumer, per source slot */
 	int cached_slot[2];             /* last id -> slot lookup */
 	uint64_t corrupt;               /* records dropped as invalid */

@@ -174,6 +174,8 @@ static void attach_queues(struct mbox *mb)
 		if (h % IPM_LINE || t % IPM_LINE || h - t > cap)
 			h = t & ~(uint64_t)(IPM_LINE - 1);
 		mb->head[o] = h;
+		/* No room assumed until the receiver's tail is read. */
+		mb->tail_seen[o] = h - cap;
 		mb->seq[o] = 0;
 		atomic_store_explicit(&out->head, h, memory_order_release);
 		atomic_store_explicit(&out->pgen, mb->token,

@@ -36,6 +36,14 @@ static void kick(struct ipm *ipm, struct mbox *mb, unsigned r, int id)
 		ipm->t->ops->ring(ipm->t, id, MBOX_VECTOR);
 }
 
+/* Is there room for a record of 'need' bytes (and a WRAP before it)? */
+static int fits(uint64_t h, uint64_t t, uint64_t need, uint64_t cap)
+{
+	uint64_t off = h % cap, pad = off + need > cap ? cap - off : 0;
+
+	return h - t <= cap && h - t + pad + need <= cap;
+}
+
 /*
  * Try to queue once: 0 when published, -EBUSY when there is no room yet,
  * -EIO when the receiver's tail makes no sense (it may heal itself).
@@ -49,8 +57,16 @@ static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
 	uint8_t *ring = mbox_data(mb, mb->me, r);
 	const uint64_t cap = mb->g.queue_cap, need = ipm_rec_size(size);
 	uint64_t h = mb->head[r], off;
-	uint64_t t = atomic_load_explicit(&ctl->tail, memory_order_acquire);
+	uint64_t t = mb->tail_seen[r];
 
+	/*
+	 * The receiver's tail only moves forward, so the last one we saw
+	 * bounds the room from below: read its line (which the receiver
+	 * keeps writing) only when that bound says we are full.
+	 */
+	if (fits(h, t, need, cap))
+		goto put;
+	t = atomic_load_explicit(&ctl->tail, memory_order_acquire);
 	if (t % IPM_LINE)
 		return -EIO;
 	if (h - t > cap) {
@@ -67,6 +83,8 @@ static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
 		mb->head[r] = h;
 		atomic_store_explicit(&ctl->head, h, memory_order_release);
 	}
+	mb->tail_seen[r] = t;
+put:
 	off = h % cap;
 	if (off + need > cap) {
 		/* Records never wrap: mark the rest of the ring as skipped. */
@@ -92,9 +110,17 @@ static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
 /* Is the receiver still the one we started with, and attached? */
 static int still_there(struct mbox *mb, unsigned r, uint64_t dst)
 {
-	return mbox_owner(mb, r) == dst &&
-	       atomic_load_explicit(&mbox_ctl(mb, mb->me, r)->cgen,
-				    memory_order_acquire) == dst;
+	if (mbox_owner(mb, r) != dst)
+		return 0;
+	/* cgen shares a line with the tail the receiver keeps moving:
+	 * once it has shown this token, it is not read again. */
+	if (mb->attached[r] == dst)
+		return 1;
+	if (atomic_load_explicit(&mbox_ctl(mb, mb->me, r)->cgen,
+				 memory_order_acquire) != dst)
+		return 0;
+	mb->attached[r] = dst;
+	return 1;
 }
 
 /* Has the receiver consumed everything up to 'end'? */
