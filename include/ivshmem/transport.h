@@ -59,6 +59,44 @@ int ivshm_transport_host_open(struct ivshm_transport **out,
 			      const char *socket_path, unsigned vectors,
 			      int timeout_ms);
 
+/*
+ * Linux guest transports: the ivshmem PCI device (1af4:1110, QEMU's
+ * ivshmem-doorbell) of the guest we run in, as root. pci_addr is the
+ * device's PCI address ("0000:00:04.0", or "00:04.0"), or NULL for the
+ * first ivshmem device. Our id is the device's IVPosition register; ring()
+ * writes its Doorbell register (a ring for an absent peer is dropped, as
+ * by the device: 0, never -ENOENT). A guest gets no presence news:
+ * presence_fd() and next_presence() return -ENOTSUP and peer_live() returns
+ * -ENOTSUP for every peer but ourselves. Each prints one line on stderr
+ * saying which path is in use (or why none can be).
+ */
+
+/*
+ * Through VFIO: binds the device to vfio-pci if it is not (driver_override,
+ * unbind, drivers_probe; loading the vfio-pci module is the system's job),
+ * maps BAR0 and BAR2 and routes the first 'vectors' MSI-X vectors (0: all
+ * the device has) to eventfds: vector_fd() is pollable and ack() reads it.
+ * t->vectors is how many were routed. Needs the device in an IOMMU group
+ * (a vIOMMU, or vfio's enable_unsafe_noiommu_mode). The device stays bound
+ * to vfio-pci after close.
+ */
+int ivshm_transport_vfio_open(struct ivshm_transport **out,
+			      const char *pci_addr, unsigned vectors);
+
+/*
+ * Fallback without VFIO: BAR0 and BAR2 mapped through sysfs resource files.
+ * Ringing works, but no notification reaches us: vector_fd() returns
+ * -ENOTSUP and ack() 0, so doorbell-mode IPM (which has only the
+ * notification) cannot open, and mailbox-mode IPM polls the shared memory.
+ * t->vectors is the device's MSI-X table size (what peers may ring).
+ */
+int ivshm_transport_sysfs_open(struct ivshm_transport **out,
+			       const char *pci_addr);
+
+/* VFIO if it can be had, else the sysfs fallback, saying why on stderr. */
+int ivshm_transport_pci_open(struct ivshm_transport **out,
+			     const char *pci_addr, unsigned vectors);
+
 /* Close any transport. NULL is accepted. */
 void ivshm_transport_close(struct ivshm_transport *t);
 

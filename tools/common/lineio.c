@@ -7,8 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef IVSHMEM_WITH_LIBEDIT
 #include <editline/readline.h>
+#endif
 
+#ifdef IVSHMEM_WITH_LIBEDIT
 /* libedit's callback interface takes no context pointer. */
 static struct lineio *active;
 
@@ -21,17 +24,32 @@ static void on_line(char *line)
 	io->fn(line, io->ctx);
 	free(line);
 }
+#endif
+
+/* Without libedit a terminal edits lines itself; we show the prompt. */
+static void show_prompt(struct lineio *io)
+{
+	fputs(io->prompt, stdout);
+	fflush(stdout);
+}
 
 void lineio_start(struct lineio *io, const char *prompt, lineio_fn fn,
 		  void *ctx)
 {
 	io->tty = isatty(STDIN_FILENO);
+	io->prompt = prompt;
 	io->fn = fn;
 	io->ctx = ctx;
 	io->len = 0;
+#ifdef IVSHMEM_WITH_LIBEDIT
 	active = io;
-	if (io->tty)
+	if (io->tty) {
 		rl_callback_handler_install(prompt, on_line);
+		return;
+	}
+#endif
+	if (io->tty)
+		show_prompt(io);
 }
 
 static void read_pipe(struct lineio *io)
@@ -61,6 +79,8 @@ static void read_pipe(struct lineio *io)
 		memmove(io->buf, io->buf + take, io->len - take);
 		io->len -= take;
 		io->fn(line, io->ctx);
+		if (io->tty)
+			show_prompt(io);
 	}
 	if (io->len == sizeof(io->buf) - 1) {
 		fprintf(stderr, "line too long, dropped\n");
@@ -70,15 +90,20 @@ static void read_pipe(struct lineio *io)
 
 void lineio_read(struct lineio *io)
 {
-	if (io->tty)
+#ifdef IVSHMEM_WITH_LIBEDIT
+	if (io->tty) {
 		rl_callback_read_char();
-	else
-		read_pipe(io);
+		return;
+	}
+#endif
+	read_pipe(io);
 }
 
 void lineio_stop(struct lineio *io)
 {
+#ifdef IVSHMEM_WITH_LIBEDIT
 	if (io->tty)
 		rl_callback_handler_remove();
 	active = NULL;
+#endif
 }

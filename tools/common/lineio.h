@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading commands inside a poll() loop: libedit's line editing and
- * history on a terminal, plain lines from a pipe.
+ * history on a terminal, plain lines from a pipe. Built without libedit
+ * (IVSHMEM_WITH_LIBEDIT=OFF) a terminal gets plain lines and the prompt.
  */
 #ifndef IVSHMEM_TOOLS_LINEIO_H
 #define IVSHMEM_TOOLS_LINEIO_H
@@ -13,6 +14,7 @@ typedef void (*lineio_fn)(char *line, void *ctx);
 
 struct lineio {
 	int tty;
+	const char *prompt;
 	lineio_fn fn;
 	void *ctx;
 	char buf[4096];

@@ -20,12 +20,20 @@
 
 #define DEFAULT_SOCKET "/tmp/ivshmem_socket"
 #define PREVIEW 256
+#define PING_MAX 65536
+#define PING_TIMEOUT_MS 2000
 
 struct shell {
 	struct ipm *ipm;
 	struct lineio io;
 	int mode;
 	int done;
+	/* ping: replies seen; pong: the peer every arrival is answered to. */
+	int pinging;
+	unsigned long replies;
+	int pong;
+	uint32_t pong_peer;
+	char echo[PING_MAX];
 };
 
 static uint64_t fnv1a(const volatile uint8_t *p, size_t n)
@@ -44,8 +52,21 @@ static void on_message(struct ipm *ipm, void *user, uint32_t id,
 	char text[PREVIEW + 1];
 	int printable = size <= PREVIEW;
 
-	(void)ipm;
-	(void)user;
+	struct shell *sh = user;
+
+	if (sh->pinging) {
+		sh->replies++;
+		return;
+	}
+	if (sh->pong) {
+		/* Copy out, then answer: doorbell rings, mailbox echoes. */
+		for (size_t i = 0; i < size && i < PING_MAX; i++)
+			sh->echo[i] = (char)p[i];
+		ipm_send(ipm, 0, sh->mode == IPM_MODE_MAILBOX ? id :
+			 sh->pong_peer, sh->echo,
+			 size < PING_MAX ? size : PING_MAX);
+		return;
+	}
 	if (size == 0) {
 		/* The sample's line, in both modes. */
 		printf("Received IPM notification over IVSHMEM\n");
@@ -140,6 +161,70 @@ static void cmd_peers(struct shell *sh)
 	printf("\n");
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One round trip: send, then handle arrivals until the reply. */
+static int ping_once(struct shell *sh, uint32_t peer, const char *buf,
+		     size_t size, long long *rtt)
+{
+	unsigned long want = sh->replies + 1;
+	long long t0 = now_ns(), deadline = t0 + PING_TIMEOUT_MS * 1000000LL;
+	int rc = ipm_send(sh->ipm, 0, peer, buf, size);
+
+	while (rc >= 0 && sh->replies < want) {
+		long long left = deadline - now_ns();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		rc = ipm_poll(sh->ipm, (int)(left / 1000000) + 1);
+	}
+	*rtt = now_ns() - t0;
+	return rc < 0 ? rc : 0;
+}
+
+static void cmd_ping(struct shell *sh, uint32_t peer, long count, long size)
+{
+	long long *rtt = calloc((size_t)count, sizeof(*rtt));
+	char *buf = calloc(1, (size_t)size + 1);
+	long done = 0;
+	int rc = 0;
+
+	if (!rtt || !buf) {
+		printf("out of memory\n");
+		goto out;
+	}
+	sh->pinging = 1;
+	while (done < count && rc == 0)
+		rc = ping_once(sh, peer, buf, (size_t)size, &rtt[done++]);
+	sh->pinging = 0;
+	if (rc < 0) {
+		printf("ping peer %u: round trip %ld: %s\n", peer, done,
+		       strerror(-rc));
+		goto out;
+	}
+	qsort(rtt, (size_t)count, sizeof(*rtt), cmp_ll);
+	printf("ping peer %u: %ld round trips of %ld bytes: min %.1f us, "
+	       "median %.1f us, p99 %.1f us, max %.1f us\n", peer, count, size,
+	       rtt[0] / 1e3, rtt[count / 2] / 1e3,
+	       rtt[(count * 99) / 100] / 1e3, rtt[count - 1] / 1e3);
+out:
+	free(rtt);
+	free(buf);
+}
+
 static void help(void)
 {
 	printf("ivshmem                  show the shared memory, peer id, vectors\n"
@@ -148,6 +233,11 @@ static void help(void)
 	       "sendfile PEER PATH       mailbox: send a file's bytes\n"
 	       "peers                    mailbox: the live mailbox peers\n"
 	       "wait SECONDS             handle arrivals for a while\n"
+	       "ping PEER [N] [BYTES]    N round trips to PEER (default 100),\n"
+	       "                         which must run 'pong'; prints times\n"
+	       "pong PEER|off            answer every arrival: doorbell mode\n"
+	       "                         rings PEER, mailbox mode echoes the\n"
+	       "                         payload to its sender\n"
 	       "help, quit\n");
 }
 
@@ -207,6 +297,26 @@ static void run(char *line, void *ctx)
 					     strlen(rest)));
 	} else if (!strcmp(cmd, "peers")) {
 		cmd_peers(sh);
+	} else if (!strcmp(cmd, "ping")) {
+		char *n = strtok_r(NULL, " \t\r", &save);
+		char *b = n ? strtok_r(NULL, " \t\r", &save) : NULL;
+		long count = n ? atol(n) : 100, size = b ? atol(b) : 0;
+
+		if (!arg || parse_peer(arg, &peer) < 0 || count < 1 ||
+		    count > 1000000 || size < 0 || size > PING_MAX)
+			printf("usage: ping PEER [1..1000000] [0..%d]\n",
+			       PING_MAX);
+		else
+			cmd_ping(sh, peer, count, size);
+	} else if (!strcmp(cmd, "pong")) {
+		if (arg && !strcmp(arg, "off")) {
+			sh->pong = 0;
+		} else if (!arg || parse_peer(arg, &peer) < 0) {
+			printf("usage: pong PEER|off\n");
+		} else {
+			sh->pong = 1;
+			sh->pong_peer = peer;
+		}
 	} else if (!strcmp(cmd, "wait")) {
 		serve_for(sh, arg ? atof(arg) : 1.0);
 	} else if (!strcmp(cmd, "help")) {
@@ -223,12 +333,18 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 "Usage: %s [OPTION]...\n"
-"The shell of Zephyr's \"IPM over IVSHMEM\" sample, for a host process.\n"
+"The shell of Zephyr's \"IPM over IVSHMEM\" sample, for a host process\n"
+"(through the ivshmem server) or a Linux guest (its ivshmem PCI device).\n"
 "Commands come from stdin (a terminal gets line editing): type 'help'.\n"
 "\n"
 "  -h, --help           show this help and exit\n"
 "  -S, --socket=PATH    the ivshmem server's socket (default " DEFAULT_SOCKET ")\n"
-"  -n, --vectors=N      our doorbell vectors, as the server's -n (default 1)\n"
+"      --pci[=ADDR]     in a Linux guest, as root: use the ivshmem PCI device\n"
+"                       at ADDR (default: the first 1af4:1110 device) through\n"
+"                       VFIO, or sysfs when VFIO is unavailable (then mailbox\n"
+"                       mode only: arrivals are found by polling)\n"
+"  -n, --vectors=N      our doorbell vectors: as the server's -n (default 1);\n"
+"                       with --pci, the MSI-X vectors to use (default all)\n"
 "  -m, --mode=MODE      doorbell (Zephyr's ipm_ivshmem, no payload; default)\n"
 "                       or mailbox (payloads in shared memory)\n"
 "      --slots=N        mailbox: peer slots when laying out a new region\n"
@@ -243,14 +359,16 @@ int main(int argc, char **argv)
 		{ "vectors", required_argument, NULL, 'n' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "slots", required_argument, NULL, 's' },
+		{ "pci", optional_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ipm_config cfg = { .mode = IPM_MODE_DOORBELL };
 	const char *path = DEFAULT_SOCKET;
 	struct ivshm_transport *t;
 	struct shell sh = { 0 };
-	unsigned vectors = 1;
-	int c, rc;
+	const char *pci_addr = NULL;
+	unsigned vectors = 0;
+	int c, rc, pci = 0;
 
 	while ((c = getopt_long(argc, argv, "hS:n:m:", opts, NULL)) != -1) {
 		switch (c) {
@@ -278,6 +396,10 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'p':
+			pci = 1;
+			pci_addr = optarg;
+			break;
 		case 's':
 			cfg.slots = (unsigned)atoi(optarg);
 			if (cfg.slots < 2 || cfg.slots > 64) {
@@ -290,7 +412,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = ivshm_transport_host_open(&t, path, vectors, 10000);
+	if (pci) {
+		/* The transport tells on stderr which path it took, or why not. */
+		rc = ivshm_transport_pci_open(&t, pci_addr, vectors);
+		if (rc < 0)
+			return 1;
+	} else {
+		rc = ivshm_transport_host_open(&t, path, vectors ? vectors : 1,
+					       10000);
+	}
 	if (rc < 0) {
 		fprintf(stderr, "ipm-shell: cannot join the server at %s: %s\n",
 			path, strerror(-rc));
@@ -301,6 +431,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ipm-shell: cannot open the %s IPM: %s\n",
 			cfg.mode == IPM_MODE_MAILBOX ? "mailbox" : "doorbell",
 			strerror(-rc));
+		if (rc == -ENOTSUP && cfg.mode == IPM_MODE_DOORBELL)
+			fprintf(stderr, "ipm-shell: doorbell mode needs the "
+				"notifications this transport cannot give: "
+				"use --mode mailbox\n");
 		ivshm_transport_close(t);
 		return 1;
 	}
@@ -312,7 +446,9 @@ int main(int argc, char **argv)
 		int n = ipm_fds(sh.ipm, fds + 1, 3);
 
 		fds[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
-		if (poll(fds, (nfds_t)n + 1, 1000) < 0 && errno != EINTR)
+		/* No fd to wait on (a guest without VFIO): poll every 1 ms. */
+		if (poll(fds, (nfds_t)n + 1, n ? 1000 : 1) < 0 &&
+		    errno != EINTR)
 			break;
 		if (fds[0].revents)
 			lineio_read(&sh.io);
