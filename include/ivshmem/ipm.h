@@ -92,7 +92,11 @@ void ipm_complete(struct ipm *ipm);
 
 /* Fill up to max pollfds to wait on (POLLIN); returns how many. */
 int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max);
-/* Handle whatever is ready without blocking: how many messages delivered. */
+/*
+ * Handle whatever is ready without blocking: how many messages delivered.
+ * Call it whenever a fd from ipm_fds() is readable; on return the device
+ * is flagged to be woken (senders ring it) until the next call.
+ */
 int ipm_process(struct ipm *ipm);
 /*
  * Wait up to timeout_ms (< 0: forever) for messages and deliver them.

@@ -20,6 +20,12 @@ struct ipm_backend_ops {
 	int (*process)(struct ipm *ipm);
 	/* Consume doorbells before an event loop's process (may be NULL). */
 	void (*ack)(struct ipm *ipm);
+	/*
+	 * The event loop goes back to waiting on ipm_fds(): ask to be rung.
+	 * Returns 1 if something arrived meanwhile (process again). May be
+	 * NULL.
+	 */
+	int (*idle)(struct ipm *ipm);
 	/* Block until something may be ready, at most timeout_ms. */
 	int (*wait)(struct ipm *ipm, int timeout_ms);
 	int (*peers)(struct ipm *ipm, int *ids, int max);

@@ -111,9 +111,22 @@ API int ipm_process(struct ipm *ipm)
 {
 	/* An event loop saw one of our fds readable: it may be either. */
 	ipm->presence_due = 1;
+	int n, more;
+
 	if (ipm->ops->ack)
 		ipm->ops->ack(ipm);
-	return ipm->ops->process(ipm);
+	n = ipm->ops->process(ipm);
+	/* Bounded: a flood is left for the next turn of the caller's loop,
+	 * whose fd stays readable because the sender rings us. */
+	for (int turns = 0; n >= 0 && ipm->ops->idle && turns < 16; turns++) {
+		if (!ipm->ops->idle(ipm))
+			break;
+		more = ipm->ops->process(ipm);
+		if (more < 0)
+			return n ? n : more;
+		n += more;
+	}
+	return n;
 }
 
 static long long now_ms(void)

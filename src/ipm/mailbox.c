@@ -130,6 +130,25 @@ static int mb_peers(struct ipm *ipm, int *ids, int max)
 	return n;
 }
 
+/*
+ * An event loop (ipm_fds + ipm_process) is about to wait for our fds: flag
+ * ourselves as sleeping, so senders ring us, then look once more. The flag
+ * stays set even when something is here: the caller may stop processing
+ * before it is all delivered, and what arrives after the flag rang us.
+ * ipm_poll manages the flag itself.
+ */
+static int mb_idle(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+	struct ipm_slot *self = &mb->slots[mb->me];
+
+	if (!can_deliver(ipm))
+		return 0;
+	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	return mbox_pending(mb);
+}
+
 static void mb_ack(struct ipm *ipm)
 {
 	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
@@ -144,6 +163,7 @@ const struct ipm_backend_ops ipm_mailbox_ops = {
 	.complete = mbox_complete,
 	.process = mbox_process,
 	.ack = mb_ack,
+	.idle = mb_idle,
 	.wait = mb_wait,
 	.peers = mb_peers,
 };
