@@ -57,6 +57,7 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 	struct ipm_slot *self = &mb->slots[mb->me];
 	int rc;
 
+	mbox_heartbeat(ipm, mb, 0);
 	/* Flag first, then look: a sender publishes, then looks at the flag. */
 	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
@@ -107,6 +108,7 @@ static int mb_peers(struct ipm *ipm, int *ids, int max)
 	/* Asked for explicitly: look for news even if no fd said so. */
 	ipm->presence_due = 1;
 	ipm_drain_presence(ipm, mbox_peer_left);
+	mbox_heartbeat(ipm, mb, 0);
 	for (unsigned i = 0; i < mb->g.slots; i++) {
 		int id = ipm_token_id(mbox_owner(mb, i));
 

@@ -23,6 +23,12 @@ struct mbox {
 	uint64_t seq[IPM_MAX_SLOTS];
 	uint64_t tail_seen[IPM_MAX_SLOTS]; /* receiver's tail, last read */
 	uint64_t attached[IPM_MAX_SLOTS];  /* receiver token seen in cgen */
+	/* Heartbeats (mbox_presence.c): ours, and when others' last moved. */
+	uint64_t hb_value;
+	unsigned hb_ticks;
+	long long hb_at;
+	uint64_t seen_owner[IPM_MAX_SLOTS], seen_hb[IPM_MAX_SLOTS];
+	long long seen_at[IPM_MAX_SLOTS];
 	uint64_t tail[IPM_MAX_SLOTS];   /* consumer, per source slot */
 	int cached_slot[2];             /* last id -> slot lookup */
 	uint64_t corrupt;               /* records dropped as invalid */
@@ -66,6 +72,12 @@ void mbox_peer_left(struct ipm *ipm, int peer);
 void mbox_reassert(struct ipm *ipm, struct mbox *mb);
 /* Slot of live mailbox peer 'id', or -1. */
 int mbox_find(struct mbox *mb, int id);
+
+/* mbox_presence.c: a peer silent this long is gone (guests only). */
+#define MBOX_DEAD_MS 5000
+/* Bump our heartbeat, free the slots of peers whose heartbeat stopped;
+ * 'busy' (a polling loop) looks at the clock only now and then. */
+void mbox_heartbeat(struct ipm *ipm, struct mbox *mb, int busy);
 
 /* mbox_send.c */
 int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,

@@ -129,6 +129,7 @@ int mbox_process(struct ipm *ipm)
 	if (rc < 0 && rc != -ENOTCONN)
 		return rc;
 	mbox_reassert(ipm, mb);
+	mbox_heartbeat(ipm, mb, 1);
 	if (!ipm->enabled || mb->held)
 		return 0;
 	for (unsigned s = 0; s < mb->g.slots && !mb->held; s++)

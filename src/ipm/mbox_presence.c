@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Presence where the transport has none (a guest's PCI device tells
+ * nobody who came or went): every mailbox peer bumps its slot's heartbeat
+ * while it runs, and a peer whose heartbeat has not moved for
+ * MBOX_DEAD_MS is taken as gone and its slot freed. A live but silent peer
+ * takes its slot back (mbox_reassert) the next time it runs.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "mailbox.h"
+
+/* How often we bump ours and look at the others'. */
+#define MBOX_HEARTBEAT_MS 250
+/* Process calls between two looks at the clock on a busy-polling path. */
+#define MBOX_HEARTBEAT_TICKS 1024
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void look_at_others(struct ipm *ipm, struct mbox *mb, long long now)
+{
+	for (unsigned s = 0; s < mb->g.slots; s++) {
+		uint64_t owner = mbox_owner(mb, s), hb;
+		int id = ipm_token_id(owner);
+
+		if (s == mb->me || !owner || id < 0)
+			continue;
+		/* The transport knows better when it knows at all. */
+		if (ipm->t->ops->peer_live(ipm->t, id) != -ENOTSUP)
+			continue;
+		hb = atomic_load_explicit(&mb->slots[s].heartbeat,
+					  memory_order_relaxed);
+		if (owner != mb->seen_owner[s] || hb != mb->seen_hb[s]) {
+			mb->seen_owner[s] = owner;
+			mb->seen_hb[s] = hb;
+			mb->seen_at[s] = now;
+			continue;
+		}
+		if (now - mb->seen_at[s] > MBOX_DEAD_MS)
+			atomic_compare_exchange_strong(&mb->slots[s].owner,
+						       &owner, 0);
+	}
+}
+
+void mbox_heartbeat(struct ipm *ipm, struct mbox *mb, int busy)
+{
+	long long now;
+
+	if (busy && ++mb->hb_ticks % MBOX_HEARTBEAT_TICKS)
+		return;
+	now = now_ms();
+	if (now - mb->hb_at < MBOX_HEARTBEAT_MS)
+		return;
+	mb->hb_at = now;
+	atomic_store_explicit(&mb->slots[mb->me].heartbeat, ++mb->hb_value,
+			      memory_order_relaxed);
+	look_at_others(ipm, mb, now);
+}
