@@ -253,7 +253,7 @@ int qt_start(struct qtest *qt, const char *const *extra)
 
 	deadline = tu_now_ns() + QT_START_TIMEOUT_MS * 1000000LL;
 	for (;;) {
-		int status;
+		int status = 0;
 
 		qt->sock = tu_connect(qt->sock_path);
 		if (qt->sock >= 0)
