@@ -3,7 +3,7 @@
 # and any is missing. As another user, only report what is missing.
 set -eu
 
-PKGS="build-essential cmake pkg-config clang libedit-dev qemu-system-x86 procps util-linux python3 gnuplot-nox
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libedit-dev qemu-system-x86 procps util-linux python3 gnuplot-nox
 	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static cpio kmod"
 
 missing=""
