@@ -2,8 +2,8 @@
 /* The IPM front: argument checks and dispatch to the mode's backend. */
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "backend.h"
 
 #define API __attribute__((visibility("default")))
@@ -129,17 +129,9 @@ API int ipm_process(struct ipm *ipm)
 	return n;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 API int ipm_poll(struct ipm *ipm, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : ipm_now_ms() + timeout_ms;
 
 	for (;;) {
 		int left = -1, rc;
@@ -148,7 +140,7 @@ API int ipm_poll(struct ipm *ipm, int timeout_ms)
 		if (rc != 0)
 			return rc;
 		if (deadline >= 0) {
-			long long l = deadline - now_ms();
+			long long l = deadline - ipm_now_ms();
 
 			if (l <= 0)
 				return 0;

@@ -2,8 +2,8 @@
 /* Mailbox mode: the backend's ops table, sleeping and the peer list. */
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "mailbox.h"
 
 static int mb_open(struct ipm *ipm)
@@ -43,14 +43,6 @@ static int mb_max_data_size(const struct ipm *ipm)
 	return max > INT32_MAX ? INT32_MAX : (int)max;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 {
 	struct mbox *mb = mbox_of(ipm);
@@ -88,12 +80,12 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 	 * make ipm_poll() spin until its timeout.
 	 */
 	if (ipm->cfg.spin_ns && can_deliver(ipm)) {
-		long long end = now_ns() + ipm->cfg.spin_ns;
+		long long end = ipm_now_ns() + ipm->cfg.spin_ns;
 
 		do {
 			if (mbox_pending(mb))
 				return 1;
-		} while (now_ns() < end);
+		} while (ipm_now_ns() < end);
 	}
 	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
 		timeout_ms = MBOX_RECHECK_MS;

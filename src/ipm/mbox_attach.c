@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "mailbox.h"
 
 /* A peer that died half-way through laying out the header is taken over. */
@@ -63,19 +63,11 @@ static int adopt(struct mbox *mb, size_t size)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static int header(struct ipm *ipm, struct mbox *mb)
 {
 	struct ipm_geometry g;
 	uint64_t seen = 0;
-	long long since = now_ms(), deadline = since + INIT_DEADLINE_MS;
+	long long since = ipm_now_ms(), deadline = since + INIT_DEADLINE_MS;
 	int rc;
 
 	rc = ipm_geometry_compute(&g, ipm->t->size, ipm->cfg.slots);
@@ -94,16 +86,16 @@ static int header(struct ipm *ipm, struct mbox *mb)
 					    memory_order_acquire);
 		if (init != seen) {
 			seen = init;
-			since = now_ms();
+			since = ipm_now_ms();
 		}
-		if ((init == 0 || now_ms() - since > INIT_TAKEOVER_MS) &&
+		if ((init == 0 || ipm_now_ms() - since > INIT_TAKEOVER_MS) &&
 		    atomic_compare_exchange_strong(&mb->hdr->init, &init,
 						   mb->token)) {
 			lay_out(mb, &g);
 			mb->g = g;
 			return 0;
 		}
-		if (now_ms() > deadline)
+		if (ipm_now_ms() > deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}

@@ -7,22 +7,14 @@
  * takes its slot back (mbox_reassert) the next time it runs.
  */
 #include <errno.h>
-#include <time.h>
 
+#include "clock.h"
 #include "mailbox.h"
 
 /* How often we bump ours and look at the others'. */
 #define MBOX_HEARTBEAT_MS 250
 /* Process calls between two looks at the clock on a busy-polling path. */
 #define MBOX_HEARTBEAT_TICKS 1024
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void look_at_others(struct ipm *ipm, struct mbox *mb, long long now)
 {
@@ -55,7 +47,7 @@ void mbox_heartbeat(struct ipm *ipm, struct mbox *mb, int busy)
 
 	if (busy && ++mb->hb_ticks % MBOX_HEARTBEAT_TICKS)
 		return;
-	now = now_ms();
+	now = ipm_now_ms();
 	if (now - mb->hb_at < MBOX_HEARTBEAT_MS)
 		return;
 	mb->hb_at = now;

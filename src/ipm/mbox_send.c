@@ -6,17 +6,9 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "mailbox.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void put_rec(uint8_t *at, uint32_t type, uint32_t len, uint64_t src,
 		    uint64_t dst, uint64_t seq)
@@ -137,7 +129,7 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 {
 	struct mbox *mb = mbox_of(ipm);
 	const int timeout = ipm->cfg.send_timeout_ms;
-	long long deadline = timeout < 0 ? -1 : now_ms() + timeout;
+	long long deadline = timeout < 0 ? -1 : ipm_now_ms() + timeout;
 	struct ipm_slot *self = &mb->slots[mb->me];
 	uint64_t dst, end;
 	int slot, rc;
@@ -165,7 +157,7 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 			return still_there(mb, r, dst) ? -EBUSY : -ENOTCONN;
 		}
 		atomic_store(&self->wants_ack, 1);
-		if (deadline >= 0 && now_ms() >= deadline) {
+		if (deadline >= 0 && ipm_now_ms() >= deadline) {
 			atomic_store(&self->wants_ack, 0);
 			return -ETIMEDOUT;
 		}
@@ -187,7 +179,7 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	rc = 0;
 	while (!consumed(mb, r, end)) {
 		long long left = deadline < 0 ? MBOX_RECHECK_MS :
-						deadline - now_ms();
+						deadline - ipm_now_ms();
 
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
