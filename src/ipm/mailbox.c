@@ -81,11 +81,14 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 	 */
 	if (ipm->cfg.spin_ns && can_deliver(ipm)) {
 		long long end = ipm_now_ns() + ipm->cfg.spin_ns;
+		unsigned i = 0;
 
+		/* The clock only now and then: it costs more than a look. */
 		do {
 			if (mbox_pending(mb))
 				return 1;
-		} while (ipm_now_ns() < end);
+			cpu_relax();
+		} while (++i % 64 || ipm_now_ns() < end);
 	}
 	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
 		timeout_ms = MBOX_RECHECK_MS;
