@@ -8,20 +8,9 @@ set -euo pipefail
 BUILD=${1:-build}
 SERVER=$BUILD/src/server/ivshmem-server
 SHELL_BIN=$BUILD/tools/ipm-shell
-dir=$(mktemp -d /tmp/ipm-demo.XXXXXX)
-sock=$dir/ivshmem.sock
-shm=/ipm-demo-$$
-pids=()
-
-cleanup() {
-	for fd in 3 4; do eval "exec $fd>&-" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+# shellcheck source=scripts/demo-common.sh
+. "$(dirname "$0")/demo-common.sh"
+demo_init ipm-demo
 
 # start_shell NAME FD MODE: an ipm-shell reading commands from a FIFO
 start_shell() {

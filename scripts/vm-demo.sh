@@ -15,20 +15,9 @@ ARCH=${VM_DEMO_ARCH:-aarch64}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 SERVER=$BUILD/src/server/ivshmem-server
 IMG=$BUILD/vm/$ARCH
-dir=$(mktemp -d /tmp/ipm-vm-demo.XXXXXX)
-sock=$dir/ivshmem.sock
-shm=/ipm-vm-demo-$$
-pids=()
-
-cleanup() {
-	for fd in 3 4; do eval "exec $fd>&-" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+# shellcheck source=scripts/demo-common.sh
+. "$(dirname "$0")/demo-common.sh"
+demo_init ipm-vm-demo
 
 # start_guest NAME FD: boot a guest whose console input is fd FD (a FIFO)
 # and output $dir/NAME.out, shown here as it comes.
