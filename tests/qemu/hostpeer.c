@@ -119,3 +119,18 @@ void hp_ring(struct hostpeer *hp, int peer, unsigned vector)
 	CHECK(rc == 0, "ivshmem_ring(%d, %u) from peer %d: %s", peer, vector,
 	      hp->id, strerror(-rc));
 }
+
+int hp_start_device(struct hostpeer *hp, struct ivdev *dev, const char *sock,
+		    unsigned vectors, unsigned *joined_vectors)
+{
+	struct ivshmem_event ev;
+
+	ivdev_start(dev, sock, vectors);
+	CHECK(hp_wait_event(hp, IVSHMEM_EV_PEER_JOINED, -1, 10000, &ev),
+	      "vectors=%u: the device did not join within 10 s", vectors);
+	CHECK(ivdev_position(dev) == ev.peer, "vectors=%u: IVPosition %d, "
+	      "device joined as %d", vectors, ivdev_position(dev), ev.peer);
+	if (joined_vectors)
+		*joined_vectors = ev.vectors;
+	return ev.peer;
+}

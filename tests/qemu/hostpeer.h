@@ -8,6 +8,8 @@
 
 #include <ivshmem/ivshmem.h>
 
+#include "ivdev.h"
+
 #define HP_MAX_EVENTS 64
 
 struct hostpeer {
@@ -26,6 +28,15 @@ struct hostpeer {
 void hp_connect(struct hostpeer *hp, const char *socket_path,
 		unsigned vectors);
 void hp_close(struct hostpeer *hp);
+
+/*
+ * Start a QEMU device with 'vectors' vectors on the server at sock, wait
+ * (10 s at most) until the host peer sees it join, and check that its
+ * IVPosition is the id it joined as. Returns that id; *joined_vectors (may
+ * be NULL) gets the vector count it joined with.
+ */
+int hp_start_device(struct hostpeer *hp, struct ivdev *dev, const char *sock,
+		    unsigned vectors, unsigned *joined_vectors);
 
 /*
  * Wait up to timeout_ms for an event of this type about 'peer' (-1: any

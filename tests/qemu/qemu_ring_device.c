@@ -15,7 +15,6 @@ int main(void)
 {
 	struct tu_server srv;
 	struct hostpeer hp;
-	struct ivshmem_event ev;
 	struct ivdev dev;
 	long long t0;
 	int id;
@@ -23,12 +22,7 @@ int main(void)
 	qt_require_qemu();
 	ivdev_server_start(&srv, (const char *[]){ "-n", "2", NULL });
 	hp_connect(&hp, srv.socket_path, 2);
-	ivdev_start(&dev, srv.socket_path, 2);
-	CHECK(hp_wait_event(&hp, IVSHMEM_EV_PEER_JOINED, -1, 10000, &ev),
-	      "the device did not join within 10 s");
-	id = ev.peer;
-	CHECK(ivdev_position(&dev) == id, "IVPosition %d, device joined as %d",
-	      ivdev_position(&dev), id);
+	id = hp_start_device(&hp, &dev, srv.socket_path, 2, NULL);
 	CHECK(ivshmem_peer_vectors(hp.iv, id) == 2, "the device has %d "
 	      "vectors for the host", ivshmem_peer_vectors(hp.iv, id));
 

@@ -35,7 +35,6 @@ int main(void)
 {
 	struct tu_server srv;
 	struct hostpeer hp;
-	struct ivshmem_event ev;
 	struct ivdev dev;
 	unsigned got;
 	long long t0;
@@ -44,12 +43,7 @@ int main(void)
 	qt_require_qemu();
 	ivdev_server_start(&srv, (const char *[]){ "-n", "2", NULL });
 	hp_connect(&hp, srv.socket_path, 2);
-	ivdev_start(&dev, srv.socket_path, 2);
-	CHECK(hp_wait_event(&hp, IVSHMEM_EV_PEER_JOINED, -1, 10000, &ev),
-	      "the device did not join within 10 s");
-	id = ev.peer;
-	CHECK(ivdev_position(&dev) == id, "IVPosition %d, device joined as %d",
-	      ivdev_position(&dev), id);
+	id = hp_start_device(&hp, &dev, srv.socket_path, 2, NULL);
 
 	t0 = tu_now_ns();
 	rings = ring_until_heard(&dev, &hp, 1, &got);

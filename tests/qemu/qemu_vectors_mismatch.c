@@ -19,17 +19,12 @@ static void check(struct hostpeer *hp, const char *sock, unsigned vectors)
 	struct ivshmem_event ev;
 	struct ivdev dev;
 	long long deadline;
-	unsigned got;
+	unsigned got, joined;
 	int id, status, heard = 0;
 
-	ivdev_start(&dev, sock, vectors);
-	CHECK(hp_wait_event(hp, IVSHMEM_EV_PEER_JOINED, -1, 10000, &ev),
-	      "vectors=%u: the device did not join within 10 s", vectors);
-	id = ev.peer;
-	CHECK(ev.vectors == 2, "vectors=%u: joined with %u vectors (the "
-	      "server's count is 2)", vectors, ev.vectors);
-	CHECK(ivdev_position(&dev) == id, "vectors=%u: IVPosition %d, joined "
-	      "as %d", vectors, ivdev_position(&dev), id);
+	id = hp_start_device(hp, &dev, sock, vectors, &joined);
+	CHECK(joined == 2, "vectors=%u: joined with %u vectors (the "
+	      "server's count is 2)", vectors, joined);
 
 	/* Host -> device, vector 0. */
 	hp_ring(hp, id, 0);

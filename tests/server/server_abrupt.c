@@ -18,22 +18,6 @@
 #define ROUNDS 500
 #define BURST  64
 
-/* Read k whole messages; returns the id message's value, or -1. */
-static int read_some(struct tpeer *x, int k)
-{
-	int id = -1;
-
-	for (int i = 0; i < k; i++) {
-		int64_t v;
-		int f, rc = tp_recv(x, &v, &f, TP_TIMEOUT_MS);
-
-		CHECK(rc == 0, "setup message %d: %s", i, strerror(-rc));
-		if (i == 1)
-			id = (int)v;
-	}
-	return id;
-}
-
 /* Both bystanders see one newcomer join and leave; returns its id. */
 static int see_join_leave(struct tpeer *w, struct tpeer *b, int known)
 {
@@ -78,17 +62,17 @@ int main(void)
 		case 0: /* close at once */
 			break;
 		case 1: /* close after k whole messages */
-			known = read_some(&x, k);
+			known = tp_read_setup(&x, k);
 			break;
 		case 2: /* close inside a message, after k - 1 whole ones */
-			known = read_some(&x, k - 1);
+			known = tp_read_setup(&x, k - 1);
 			pfd = (struct pollfd){ .fd = x.sock, .events = POLLIN };
 			CHECK(poll(&pfd, 1, TP_TIMEOUT_MS) == 1, "no setup");
 			CHECK(recv(x.sock, buf, 1 + r % 7, 0) > 0, "recv: %s",
 			      strerror(errno));
 			break;
 		case 3: /* half-close: the server must take it as leaving */
-			known = read_some(&x, k);
+			known = tp_read_setup(&x, k);
 			CHECK(shutdown(x.sock, SHUT_WR) == 0, "shutdown");
 			/* ...and close its end, after what was queued. */
 			tp_drain_to_eof(&x, TP_TIMEOUT_MS);

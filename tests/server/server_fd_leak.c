@@ -43,21 +43,6 @@ static void drain(struct tpeer *w, int timeout_ms)
 	}
 }
 
-static int read_some(struct tpeer *x, int k)
-{
-	int id = -1;
-
-	for (int i = 0; i < k; i++) {
-		int64_t v;
-		int f, rc = tp_recv(x, &v, &f, TP_TIMEOUT_MS);
-
-		CHECK(rc == 0, "setup message %d: %s", i, strerror(-rc));
-		if (i == 1)
-			id = (int)v;
-	}
-	return id;
-}
-
 int main(void)
 {
 	static const char *const args[] = { "-n", "2", NULL };
@@ -88,11 +73,11 @@ int main(void)
 			break;
 		case 2: /* after k messages */
 			tp_connect(&x, srv.socket_path, NVEC);
-			cyc_id[i] = read_some(&x, k);
+			cyc_id[i] = tp_read_setup(&x, k);
 			break;
 		case 3: /* inside a message */
 			tp_connect(&x, srv.socket_path, NVEC);
-			cyc_id[i] = read_some(&x, k - 1);
+			cyc_id[i] = tp_read_setup(&x, k - 1);
 			pfd = (struct pollfd){ .fd = x.sock, .events = POLLIN };
 			CHECK(poll(&pfd, 1, TP_TIMEOUT_MS) == 1, "no setup");
 			CHECK(recv(x.sock, buf, 1 + i % 7, 0) > 0, "recv: %s",
@@ -106,7 +91,7 @@ int main(void)
 			break;
 		case 5: /* half-close */
 			tp_connect(&x, srv.socket_path, NVEC);
-			cyc_id[i] = read_some(&x, k);
+			cyc_id[i] = tp_read_setup(&x, k);
 			CHECK(shutdown(x.sock, SHUT_WR) == 0, "shutdown");
 			tp_drain_to_eof(&x, TP_TIMEOUT_MS);
 			break;

@@ -51,6 +51,21 @@ void tp_connect(struct tpeer *p, const char *path, unsigned nvec)
 	p->rx = (struct ivproto_rx)IVPROTO_RX_INIT;
 }
 
+int tp_read_setup(struct tpeer *p, int k)
+{
+	int id = -1;
+
+	for (int i = 0; i < k; i++) {
+		int64_t v;
+		int f, rc = tp_recv(p, &v, &f, TP_TIMEOUT_MS);
+
+		CHECK(rc == 0, "setup message %d: %s", i, strerror(-rc));
+		if (i == 1)
+			id = (int)v;
+	}
+	return id;
+}
+
 static int valid_id(int64_t v)
 {
 	return v >= 0 && v <= IVPROTO_MAX_PEER_ID;

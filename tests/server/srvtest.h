@@ -31,6 +31,8 @@ int tp_recv(struct tpeer *p, int64_t *value, int *had_fd, int timeout_ms);
 
 /* Connect a non-blocking socket to the server without reading anything. */
 void tp_connect(struct tpeer *p, const char *path, unsigned nvec);
+/* Read k whole setup messages; returns the id message's value, or -1. */
+int tp_read_setup(struct tpeer *p, int k);
 
 /*
  * tp_connect, then read and check the whole setup: version, own id, shm
