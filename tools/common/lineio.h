@@ -9,11 +9,16 @@
 
 #include <stddef.h>
 
-/* Called with each line (no newline), or NULL at end of input. */
-typedef void (*lineio_fn)(char *line, void *ctx);
+/*
+ * Called with each line (no newline), or NULL at the end of input.
+ * Returns nonzero when no more lines are wanted (e.g. "quit").
+ */
+typedef int (*lineio_fn)(char *line, void *ctx);
 
 struct lineio {
 	int tty;
+	int done;        /* end of input, or fn asked to stop */
+	int skip;        /* dropping the rest of a too long line */
 	const char *prompt;
 	lineio_fn fn;
 	void *ctx;
@@ -24,8 +29,18 @@ struct lineio {
 /* Start reading stdin; on a terminal show 'prompt'. */
 void lineio_start(struct lineio *io, const char *prompt, lineio_fn fn,
 		  void *ctx);
-/* stdin is readable: read what is there, calling fn per complete line. */
-void lineio_read(struct lineio *io);
+/*
+ * poll() said something about stdin (its revents): read what is there,
+ * calling fn per complete line. A terminal that hung up, or is readable
+ * with nothing to read, is the end of input.
+ */
+void lineio_read(struct lineio *io, short revents);
+/*
+ * Print len bytes of news while the user may be typing: on a terminal
+ * clear the prompt's line, print, then draw the prompt and what was typed
+ * again (unless the input is done).
+ */
+void lineio_news(struct lineio *io, const char *text, size_t len);
 void lineio_stop(struct lineio *io);
 
 #endif

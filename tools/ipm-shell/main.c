@@ -27,7 +27,6 @@ struct shell {
 	struct ipm *ipm;
 	struct lineio io;
 	int mode;
-	int done;
 	/* ping: replies seen; pong: the peer every arrival is answered to. */
 	int pinging;
 	unsigned long replies;
@@ -259,19 +258,18 @@ static void serve_for(struct shell *sh, double seconds)
 	}
 }
 
-static void run(char *line, void *ctx)
+/* One command line; nonzero ends the shell (NULL: end of input). */
+static int run(char *line, void *ctx)
 {
 	struct shell *sh = ctx;
 	char *save = NULL, *cmd, *arg;
 	uint32_t peer;
 
-	if (!line) {
-		sh->done = 1;
-		return;
-	}
+	if (!line)
+		return 1;
 	cmd = strtok_r(line, " \t\r", &save);
 	if (!cmd)
-		return;
+		return 0;
 	arg = strtok_r(NULL, " \t\r", &save);
 	if (!strcmp(cmd, "ivshmem")) {
 		cmd_ivshmem(sh);
@@ -322,11 +320,12 @@ static void run(char *line, void *ctx)
 	} else if (!strcmp(cmd, "help")) {
 		help();
 	} else if (!strcmp(cmd, "quit") || !strcmp(cmd, "exit")) {
-		sh->done = 1;
+		return 1;
 	} else {
 		printf("%s: command not found\n", cmd);
 	}
 	fflush(stdout);
+	return 0;
 }
 
 static void usage(FILE *f, const char *prog)
@@ -441,7 +440,7 @@ int main(int argc, char **argv)
 	sh.mode = cfg.mode;
 	ipm_register_callback(sh.ipm, on_message, &sh);
 	lineio_start(&sh.io, "uart:~$ ", run, &sh);
-	while (!sh.done) {
+	while (!sh.io.done) {
 		struct pollfd fds[4];
 		int n = ipm_fds(sh.ipm, fds + 1, 3);
 
@@ -450,8 +449,7 @@ int main(int argc, char **argv)
 		if (poll(fds, (nfds_t)n + 1, n ? 1000 : 1) < 0 &&
 		    errno != EINTR)
 			break;
-		if (fds[0].revents)
-			lineio_read(&sh.io);
+		lineio_read(&sh.io, fds[0].revents);
 		rc = ipm_process(sh.ipm);
 		if (rc < 0 && rc != -EAGAIN) {
 			printf("ipm: %s\n", strerror(-rc));
