@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define IPM_MAGIC          UINT64_C(0x4d50494d4d485356) /* "VSHMMIPM" */
-#define IPM_LAYOUT_VERSION 1u
+#define IPM_LAYOUT_VERSION 2u
 #define IPM_LINE           64u
 #define IPM_MAX_SLOTS      64u
 #define IPM_MIN_SLOTS      2u
@@ -62,14 +62,23 @@ enum ipm_rec_type {
 	IPM_REC_WRAP = 0x50415257, /* "WRAP": continue at ring offset 0 */
 };
 
-/* Each record starts on a line; the payload follows the header. */
+/*
+ * Each record starts on a line; the payload follows the header. 'end' is
+ * stored last, with release: the receiver finds a new record by it, so a
+ * message costs the lines it occupies and no other shared line.
+ */
 struct ipm_rec {
+	uint64_t end;  /* queue index just past this record: its stamp */
 	uint32_t type;
 	uint32_t len;
 	uint64_t src;  /* sender's token */
 	uint64_t dst;  /* receiver's token */
-	uint64_t seq;  /* sender's message number on this queue */
 };
+
+static inline _Atomic uint64_t *ipm_rec_end(void *rec)
+{
+	return (_Atomic uint64_t *)rec;
+}
 
 #define IPM_REC_HDR sizeof(struct ipm_rec)
 

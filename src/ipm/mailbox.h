@@ -20,7 +20,6 @@ struct mbox {
 	uint64_t token;
 	/* Our own indexes: the shared copies are only ever written from these. */
 	uint64_t head[IPM_MAX_SLOTS];   /* producer, per destination slot */
-	uint64_t seq[IPM_MAX_SLOTS];
 	uint64_t tail_seen[IPM_MAX_SLOTS]; /* receiver's tail, last read */
 	uint64_t attached[IPM_MAX_SLOTS];  /* receiver token seen in cgen */
 	/* Heartbeats (mbox_presence.c): ours, and when others' last moved. */

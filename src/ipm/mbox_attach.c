@@ -168,7 +168,6 @@ static void attach_queues(struct mbox *mb)
 		mb->head[o] = h;
 		/* No room assumed until the receiver's tail is read. */
 		mb->tail_seen[o] = h - cap;
-		mb->seq[o] = 0;
 		atomic_store_explicit(&out->head, h, memory_order_release);
 		atomic_store_explicit(&out->pgen, mb->token,
 				      memory_order_release);

@@ -46,6 +46,52 @@ static void drop(struct mbox *mb, unsigned s, uint64_t head)
 			      memory_order_release);
 }
 
+/* Does a record stamp 'end' say a record starts at index t? */
+static int stamp_new(uint64_t end, uint64_t t, uint64_t cap)
+{
+	return end % IPM_LINE == 0 && end - t - 1 < cap;
+}
+
+/* The producer's head, if believable from our tail t; else t. */
+static uint64_t head_of(const struct ipm_queue_ctl *ctl, uint64_t t,
+			uint64_t cap)
+{
+	uint64_t h = atomic_load_explicit(&ctl->head, memory_order_acquire);
+
+	return h % IPM_LINE || h - t > cap ? t : h;
+}
+
+/*
+ * The record at index t: 1 with its header in *rec, 0 when nothing was
+ * published there, -1 when the queue holds garbage up to *head.
+ */
+static int next_rec(const struct ipm_queue_ctl *ctl, const uint8_t *ring,
+		    uint64_t t, uint64_t off, uint64_t cap, struct ipm_rec *rec,
+		    uint64_t *head)
+{
+	uint8_t *at = (uint8_t *)ring + off;
+	uint64_t end = atomic_load_explicit(ipm_rec_end(at),
+					    memory_order_acquire);
+
+	if (!stamp_new(end, t, cap)) {
+		/*
+		 * No stamp: either nothing is there, or the stamp was
+		 * scribbled on. The head is stored after the stamp, so a
+		 * head past t with still no stamp means the latter.
+		 */
+		*head = head_of(ctl, t, cap);
+		if (*head == t)
+			return 0;
+		end = atomic_load_explicit(ipm_rec_end(at),
+					   memory_order_acquire);
+		if (!stamp_new(end, t, cap))
+			return -1;
+	}
+	memcpy(rec, at, sizeof(*rec));
+	rec->end = end;
+	return 1;
+}
+
 /* Deliver what queue s holds; stops early while a message is held. */
 static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 {
@@ -53,7 +99,7 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 	const uint8_t *ring = mbox_data(mb, s, mb->me);
 	const uint64_t cap = mb->g.queue_cap;
 	uint64_t src, t = mb->tail[s], h;
-	int id, n = 0;
+	int id, n = 0, rc;
 
 	/* Our own fields: put them back if somebody scribbled on them. */
 	if (atomic_load_explicit(&ctl->tail, memory_order_relaxed) != t)
@@ -61,50 +107,49 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 	if (atomic_load_explicit(&ctl->cgen, memory_order_relaxed) != mb->token)
 		atomic_store_explicit(&ctl->cgen, mb->token,
 				      memory_order_release);
-	h = atomic_load_explicit(&ctl->head, memory_order_acquire);
-	if (h % IPM_LINE || h - t > cap)
-		return 0; /* not believable now; the producer rewrites it */
-	/*
-	 * The sender's token after its head: a newcomer claims the slot
-	 * before it publishes, so its records up to h carry the token we
-	 * read now. Read before the head, it could still be the previous
-	 * owner's, and the newcomer's first records would be skipped.
-	 */
-	src = mbox_owner(mb, s);
-	/*
-	 * A sender that left (its slot is free) still gets what it had
-	 * published delivered, as long as nobody has claimed its slot.
-	 */
-	if (!src)
-		src = atomic_load_explicit(&ctl->pgen, memory_order_acquire);
-	id = ipm_token_id(src);
-	while (t != h && !mb->held) {
+	while (!mb->held) {
 		uint64_t off = t % cap, need;
 		struct ipm_rec rec;
 
-		memcpy(&rec, ring + off, sizeof(rec));
-		if (rec.type == IPM_REC_WRAP && off != 0) {
-			t += cap - off;
-			if (t - mb->tail[s] > h - mb->tail[s]) {
-				drop(mb, s, h);
-				return n;
-			}
-			continue;
-		}
-		need = ipm_rec_size(rec.len);
-		if (rec.type != IPM_REC_MSG || rec.len > cap ||
-		    off + need > cap || need > h - t) {
+		rc = next_rec(ctl, ring, t, off, cap, &rec, &h);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
 			drop(mb, s, h);
 			return n;
 		}
+		/*
+		 * The sender's token after its stamp: a newcomer claims the
+		 * slot before it publishes, so its records carry the token
+		 * we read now. Read before, it could still be the previous
+		 * owner's, and the newcomer's first records would be skipped.
+		 * A sender that left (its slot is free) still gets what it
+		 * had published delivered, until somebody claims its slot.
+		 */
+		src = mbox_owner(mb, s);
+		if (!src)
+			src = atomic_load_explicit(&ctl->pgen,
+						   memory_order_acquire);
+		id = ipm_token_id(src);
+		need = rec.end - t;
+		if (rec.type == IPM_REC_WRAP && off != 0 &&
+		    need == cap - off) {
+			t = rec.end;
+			continue;
+		}
+		if (rec.type != IPM_REC_MSG || rec.len > cap ||
+		    need != ipm_rec_size(rec.len) || off + need > cap) {
+			drop(mb, s, head_of(ctl, t, cap));
+			return n;
+		}
 		if (rec.src != src || rec.dst != mb->token || id < 0) {
-			t += need; /* left for an earlier owner of either slot */
+			t = rec.end; /* left for an earlier owner of either slot */
 			continue;
 		}
 		mb->tail[s] = t; /* everything before it is consumed */
 		mb->held = 1;
 		mb->held_from = s;
-		mb->held_end = t + need;
+		mb->held_end = rec.end;
 		n++;
 		if (ipm->cb)
 			ipm->cb(ipm, ipm->user_data, (uint32_t)id,
@@ -140,14 +185,19 @@ int mbox_process(struct ipm *ipm)
 
 int mbox_pending(struct mbox *mb)
 {
+	const uint64_t cap = mb->g.queue_cap;
+
 	for (unsigned s = 0; s < mb->g.slots; s++) {
-		struct ipm_queue_ctl *ctl;
+		uint64_t t = mb->tail[s], end;
 
 		if (s == mb->me)
 			continue;
-		ctl = mbox_ctl(mb, s, mb->me);
-		if (atomic_load_explicit(&ctl->head, memory_order_acquire) !=
-		    mb->tail[s])
+		/* The stamp first: on the fast path it is all we read. */
+		end = atomic_load_explicit(ipm_rec_end(mbox_data(mb, s, mb->me) +
+						       t % cap),
+					   memory_order_acquire);
+		if (stamp_new(end, t, cap) ||
+		    head_of(mbox_ctl(mb, s, mb->me), t, cap) != t)
 			return 1;
 	}
 	return 0;

@@ -1,26 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sending: write the record where the ring has room, publish the head,
- * ring the receiver only if it sleeps. The receiver's tail is the only
- * thing we read back, and it is checked before it is believed.
+ * Sending: write the record where the ring has room, stamp it, publish
+ * the head, ring the receiver only if it sleeps. The receiver's tail is
+ * the only thing we read back, and it is checked before it is believed.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "clock.h"
 #include "mailbox.h"
 
-static void put_rec(uint8_t *at, uint32_t type, uint32_t len, uint64_t src,
-		    uint64_t dst, uint64_t seq)
+/*
+ * Write a record at 'at' whose stamp says it ends at queue index 'end':
+ * the payload and the other fields first, the stamp last, with release.
+ */
+static void put_rec(uint8_t *at, uint64_t end, uint32_t type,
+		    const void *data, uint32_t len, uint64_t src, uint64_t dst)
 {
 	struct ipm_rec rec = {
-		.type = type, .len = len, .src = src, .dst = dst, .seq = seq,
+		.type = type, .len = len, .src = src, .dst = dst,
 	};
+	const size_t skip = offsetof(struct ipm_rec, type);
 
-	memcpy(at, &rec, sizeof(rec));
+	if (len)
+		memcpy(at + IPM_REC_HDR, data, len);
+	memcpy(at + skip, (uint8_t *)&rec + skip, sizeof(rec) - skip);
+	atomic_store_explicit(ipm_rec_end(at), end, memory_order_release);
 }
 
-/* Wake the receiver if it sleeps: the fence orders our head before its flag. */
+/* Wake the receiver if it sleeps: the fence orders our stamp before its flag. */
 static void kick(struct ipm *ipm, struct mbox *mb, unsigned r, int id)
 {
 	atomic_thread_fence(memory_order_seq_cst);
@@ -82,18 +91,18 @@ put:
 		/* Records never wrap: mark the rest of the ring as skipped. */
 		if (h - t + (cap - off) > cap)
 			return -EBUSY;
-		put_rec(ring + off, IPM_REC_WRAP, 0, mb->token, dst, 0);
 		h += cap - off;
+		put_rec(ring + off, h, IPM_REC_WRAP, NULL, 0, mb->token, dst);
 		mb->head[r] = h;
 		atomic_store_explicit(&ctl->head, h, memory_order_release);
 		off = 0;
 	}
 	if (h - t + need > cap)
 		return -EBUSY;
-	put_rec(ring + off, IPM_REC_MSG, (uint32_t)size, mb->token, dst,
-		mb->seq[r]++);
-	if (size)
-		memcpy(ring + off + IPM_REC_HDR, data, size);
+	put_rec(ring + off, h + need, IPM_REC_MSG, data, (uint32_t)size,
+		mb->token, dst);
+	/* The head is for newcomers and resynchronising: receivers on the
+	 * fast path go by the stamp and leave this line to us. */
 	mb->head[r] = h + need;
 	atomic_store_explicit(&ctl->head, h + need, memory_order_release);
 	return 0;
@@ -129,7 +138,9 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 {
 	struct mbox *mb = mbox_of(ipm);
 	const int timeout = ipm->cfg.send_timeout_ms;
-	long long deadline = timeout < 0 ? -1 : ipm_now_ms() + timeout;
+	/* The clock costs as much as the rest of a send: read it only once
+	 * we have to wait. 0: not read yet; -1: no deadline. */
+	long long deadline = timeout < 0 ? -1 : 0;
 	struct ipm_slot *self = &mb->slots[mb->me];
 	uint64_t dst, end;
 	int slot, rc;
@@ -157,6 +168,8 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 			return still_there(mb, r, dst) ? -EBUSY : -ENOTCONN;
 		}
 		atomic_store(&self->wants_ack, 1);
+		if (!deadline)
+			deadline = ipm_now_ms() + timeout;
 		if (deadline >= 0 && ipm_now_ms() >= deadline) {
 			atomic_store(&self->wants_ack, 0);
 			return -ETIMEDOUT;
@@ -174,6 +187,8 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 
 	/* Blocking: until the receiver completes it (its tail passes it). */
 	end = mb->head[r];
+	if (!deadline)
+		deadline = ipm_now_ms() + timeout;
 	atomic_store(&self->wants_ack, 1);
 	atomic_thread_fence(memory_order_seq_cst);
 	rc = 0;
