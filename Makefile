@@ -3,8 +3,12 @@ BUILD   ?= build
 ASAN_BUILD ?= build-asan
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# make bench: the VM figures too (0: without them), their guests' packages.
+BENCH_VM ?= 1
+IVSHMEM_VM_CACHE ?= /var/cache/ivshmem-ipm/vm
+VM_ARCHES := x86_64 aarch64
 
-.PHONY: all build deps check check-asan demo vm-demo bench clean
+.PHONY: all build deps check check-asan demo vm-demo bench bench-images clean
 
 all: build
 
@@ -36,10 +40,23 @@ demo: build
 vm-demo: build
 	./scripts/vm-demo.sh $(BUILD)
 
-# The figures (table on stderr) and docs/BENCHMARKS.md + docs/bench.png.
-bench: build
-	$(BUILD)/bench/ipm-bench --json > $(BUILD)/bench.json
+# The figures (table on stderr) and docs/BENCHMARKS.md + docs/bench.png,
+# with the VM round trips unless BENCH_VM=0. build-guest.sh makes missing
+# guest images and brings stale ones up to date (a few seconds when they
+# are): the guests must run this tree's ipm-shell.
+bench: build $(if $(filter 1,$(BENCH_VM)),bench-images)
+	$(BUILD)/bench/ipm-bench $(if $(filter 1,$(BENCH_VM)),--vm) --json \
+		> $(BUILD)/bench.json
 	python3 bench/mkreport.py $(BUILD)/bench.json docs
+
+bench-images:
+	@for arch in $(VM_ARCHES); do \
+		IVSHMEM_VM_CACHE=$(IVSHMEM_VM_CACHE) sh tests/vm/build-guest.sh \
+			$$arch . $(BUILD)/vm/$$arch || { \
+			echo "make bench: no $$arch guest image" \
+			     "(BENCH_VM=0 leaves out the VM figures)" >&2; \
+			exit 1; }; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -29,12 +29,21 @@ struct bench_ctx {
 	int bench_cpu;            /* -1 when not pinned */
 	cpu_set_t others;         /* where helpers go: the other CPUs */
 	int cpus;                 /* CPUs we may run on */
+	int vm;                   /* --vm: the VM figures too */
+	const char *vm_images;    /* their images: DIR/ARCH (build-guest.sh) */
+	unsigned vm_pings;        /* round trips per VM figure; 0: default */
 	struct report *report;
 };
 
 struct bench_def {
 	const char *name;           /* for --help */
 	const char *const *figures; /* result names it produces, NULL-ended */
+	int optin;                  /* runs only with --vm (ctx->vm) */
+	/*
+	 * Optional, called before anything is measured when the bench will
+	 * run: can it run here? 0, or -errno after saying why.
+	 */
+	int (*check)(struct bench_ctx *ctx);
 	int (*run)(struct bench_ctx *ctx); /* 0 or -errno (reported) */
 };
 
@@ -42,6 +51,7 @@ extern const struct bench_def bench_rtt;
 extern const struct bench_def bench_tput;
 extern const struct bench_def bench_fanout;
 extern const struct bench_def bench_setup;
+extern const struct bench_def bench_vm;
 
 /*
  * Make ctx->tmpdir and arrange for the cleanup at exit and on SIGINT,
@@ -75,7 +85,10 @@ pid_t bench_fork(struct bench_ctx *ctx, int (*fn)(void *arg), void *arg);
 /* SIGTERM a child started by bench_fork(), wait, forget it. */
 void bench_child_stop(pid_t pid);
 
-/* Register a path to unlink at exit / on a signal (copied); forget it. */
+/*
+ * Register a path to unlink at exit / on a signal (copied); forget it. A
+ * directory is removed (if empty) after the files.
+ */
 void bench_path_add(const char *path);
 void bench_path_remove(const char *path);
 
@@ -146,6 +159,9 @@ struct ipm;
  */
 int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
 		   unsigned spin_ns);
+/* The same with 'vectors' (the server's -n). */
+int bench_ipm_open_vectors(struct ipm **out, const char *path,
+			   unsigned vectors, int mailbox, unsigned spin_ns);
 /* Our peer id on the server. */
 int bench_ipm_id(const struct ipm *ipm);
 /*

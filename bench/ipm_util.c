@@ -13,6 +13,12 @@
 int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
 		   unsigned spin_ns)
 {
+	return bench_ipm_open_vectors(out, path, 1, mailbox, spin_ns);
+}
+
+int bench_ipm_open_vectors(struct ipm **out, const char *path,
+			   unsigned vectors, int mailbox, unsigned spin_ns)
+{
 	struct ipm_config cfg = {
 		.mode = mailbox ? IPM_MODE_MAILBOX : IPM_MODE_DOORBELL,
 		.slots = 2,
@@ -22,7 +28,7 @@ int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
 	int rc;
 
 	*out = NULL;
-	rc = ivshm_transport_host_open(&t, path, 1, CONNECT_TIMEOUT_MS);
+	rc = ivshm_transport_host_open(&t, path, vectors, CONNECT_TIMEOUT_MS);
 	if (rc < 0)
 		return rc;
 	rc = ipm_open(out, t, &cfg);

@@ -1,13 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench-json-check PROGRAM [ARG]...: run PROGRAM (ipm-bench --json ...) and
- * check that it exits 0 and that its stdout is exactly one JSON object of
- * the structure of bench-json.md, with every figure it requires (once per
- * size and peer count, in the right unit, with its ratio to its baseline
- * where ipm-bench gives one) and the four targets.
- * Its stderr is passed through. Exit 0 when all is well.
+ * bench-json-check [--only PREFIX]... [--vm-n N] PROGRAM [ARG]...: run
+ * PROGRAM (ipm-bench --json ...) and check that it exits 0 and that its
+ * stdout is exactly one JSON object of the structure of bench-json.md, with
+ * every figure it requires (once per size and peer count, in the right
+ * unit, with its ratio to its baseline where ipm-bench gives one) and the
+ * four targets.
+ *
+ *   --only PREFIX  PROGRAM ran with these --only: only the required figures
+ *                  whose names start with one must be there, and a target
+ *                  missing one of its figures may have no ratio
+ *   --vm-n N       the VM figures (rtt.vm.*) must be there too, each with
+ *                  n = N round trips; without it they are checked only when
+ *                  present
+ *
+ * Its stderr is passed through. Exit 0 when all is well; when PROGRAM
+ * exits 77 (asked for VM figures that cannot run here) so do we, except
+ * under CI (CI set and non-empty), where that fails, as the VM tests do.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +45,11 @@ struct parser {
 };
 
 static int failures;
+
+#define MAX_ONLY 32
+static const char *only[MAX_ONLY];
+static int nonly;
+static long vm_n;           /* --vm-n: > 0 when the VM figures must be there */
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...)
@@ -259,12 +276,15 @@ struct need {
 	int latency;            /* unit "ns", else "MB/s" */
 	const char *baseline;   /* its "baseline", or NULL: none required */
 	const char *baseline2;  /* its "baseline2", or NULL */
+	int vm;                 /* a VM figure: required with --vm-n only */
 	int seen;
 };
 
-#define LAT(n, s, b) { n, s, -1, 1, b, NULL, 0 }
-#define TPUT(n, s, b, b2) { n, s, -1, 0, b, b2, 0 }
-#define PEERS(n, p, b) { n, 0, p, 1, b, NULL, 0 }
+#define LAT(n, s, b) { n, s, -1, 1, b, NULL, 0, 0 }
+#define TPUT(n, s, b, b2) { n, s, -1, 0, b, b2, 0, 0 }
+#define PEERS(n, p, b) { n, 0, p, 1, b, NULL, 0, 0 }
+/* Their baseline is required when it was measured: see check_need(). */
+#define VM(n) { n, 0, -1, 1, "rtt.doorbell", NULL, 1, 0 }
 
 static struct need needs[] = {
 	LAT("rtt.eventfd", 0, NULL),
@@ -293,6 +313,9 @@ static struct need needs[] = {
 	PEERS("fanout.doorbell", 1, NULL),
 	PEERS("fanout.doorbell", 4, NULL),
 	PEERS("fanout.doorbell", 16, NULL),
+	VM("rtt.vm.guest-guest.aarch64"),
+	VM("rtt.vm.guest-host.aarch64"),
+	VM("rtt.vm.guest-host.x86_64"),
 };
 
 #define NNEEDS (sizeof(needs) / sizeof(needs[0]))
@@ -307,6 +330,39 @@ targets[] = {
 };
 
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
+
+#define VM_PREFIX "rtt.vm."
+
+/* Does the run include 'name' (--only)? */
+static int selected(const char *name)
+{
+	for (int i = 0; i < nonly; i++)
+		if (!strncmp(name, only[i], strlen(only[i])))
+			return 1;
+	return !nonly;
+}
+
+static int required(const struct need *n)
+{
+	return selected(n->name) && (!n->vm || vm_n > 0);
+}
+
+/* Is a figure of this name among the results? */
+static int present(const struct jv *results, const char *name)
+{
+	for (size_t i = 0; i < results->n; i++) {
+		const struct jv *r = results->items[i];
+
+		for (size_t k = 0; r->type == J_OBJ && k < r->n; k++)
+			if (!strcmp(r->keys[k], "name") &&
+			    r->items[k]->type == J_STR &&
+			    !strcmp(r->items[k]->str, name))
+				return 1;
+	}
+	return 0;
+}
+
+static const struct jv *all_results;
 
 static void check_baseline(const struct jv *r, const char *where,
 			   const char *rkey, const char *bkey,
@@ -341,9 +397,52 @@ static void check_need(const struct jv *r, const char *where,
 			fail("%s: unit \"%s\"", where, unit);
 		if (n->peers >= 0 && !peers)
 			fail("%s: no \"peers\"", where);
-		check_baseline(r, where, "ratio", "baseline", n->baseline);
+		if (!n->vm || present(all_results, n->baseline))
+			check_baseline(r, where, "ratio", "baseline",
+				       n->baseline);
 		check_baseline(r, where, "ratio2", "baseline2", n->baseline2);
 	}
+}
+
+/*
+ * A VM figure: the guests' architecture in "arch" and as the name's last
+ * part, "accel", positive times, n as asked.
+ */
+static void check_vm(const struct jv *r, const char *where, const char *name)
+{
+	const char *arch = strrchr(name, '.') + 1;
+	const struct jv *v;
+
+	v = get(r, "arch", J_STR, where);
+	if (v && strcmp(v->str, arch))
+		fail("%s: arch \"%s\", the name says \"%s\"", where, v->str,
+		     arch);
+	v = get(r, "accel", J_STR, where);
+	if (v && !v->str[0])
+		fail("%s: empty accel", where);
+	v = get(r, "p50", J_NUM, where);
+	if (v && !(v->num > 0))
+		fail("%s: p50 %g", where, v->num);
+	v = get(r, "n", J_NUM, where);
+	if (v && vm_n > 0 && v->num != (double)vm_n)
+		fail("%s: n %g, not the %ld round trips asked for", where,
+		     v->num, vm_n);
+}
+
+/* Percentiles in order. */
+static void check_order(const struct jv *r, const char *where)
+{
+	const struct jv *p50, *p99, *max;
+
+	if (!has(r, "p50") || !has(r, "p99") || !has(r, "max"))
+		return;
+	p50 = get(r, "p50", J_NUM, where);
+	p99 = get(r, "p99", J_NUM, where);
+	max = get(r, "max", J_NUM, where);
+	if (p50 && p99 && max && !(p50->num <= p99->num &&
+				   p99->num <= max->num))
+		fail("%s: p50 %g, p99 %g, max %g out of order", where,
+		     p50->num, p99->num, max->num);
 }
 
 static void check_result(const struct jv *r, size_t idx)
@@ -377,6 +476,9 @@ static void check_result(const struct jv *r, size_t idx)
 		v = get(r, "n", J_NUM, where);
 		if (v && v->num < 1)
 			fail("%s: no samples", where);
+		check_order(r, where);
+		if (!strncmp(name->str, VM_PREFIX, strlen(VM_PREFIX)))
+			check_vm(r, where, name->str);
 	} else if (!strcmp(unit->str, "MB/s")) {
 		for (size_t i = 0; i < 2; i++) {
 			v = get(r, tput[i], J_NUM, where);
@@ -418,6 +520,13 @@ static void check_targets(const struct jv *top)
 			fail("%s: baseline \"%s\"", where, v->str);
 		get(t, "target", J_NUM, where);
 		get(t, "op", J_STR, where);
+		/* Not measured in a run with --only: null, null. */
+		if (!selected(targets[i].name) || !selected(targets[i].base)) {
+			if (has(t, "ratio") && has(t, "pass"))
+				continue;
+			fail("%s: no ratio or no pass", where);
+			continue;
+		}
 		v = get(t, "ratio", J_NUM, where);
 		if (v && !(v->num > 0))
 			fail("%s: ratio %g", where, v->num);
@@ -465,10 +574,12 @@ static void check_top(const struct jv *top)
 	v = get(top, "results", J_ARR, "top");
 	if (!v)
 		return;
+	all_results = v;
 	for (size_t i = 0; i < v->n; i++)
 		check_result(v->items[i], i);
 	for (size_t i = 0; i < NNEEDS; i++) {
-		if (needs[i].seen == 1)
+		if (needs[i].seen == 1 ||
+		    (!required(&needs[i]) && !needs[i].seen))
 			continue;
 		if (needs[i].peers >= 0)
 			fail("%s peers %g: %d results, not 1", needs[i].name,
@@ -480,17 +591,66 @@ static void check_top(const struct jv *top)
 	check_targets(top);
 }
 
+/* PROGRAM could not run here (77): skip, or fail under CI. */
+static int skipped(const char *prog)
+{
+	const char *ci = getenv("CI");
+
+	if (ci && *ci) {
+		fprintf(stderr, "bench-json-check: FAIL (CI is set): %s cannot "
+			"run its figures here (exit 77)\n", prog);
+		return 1;
+	}
+	fprintf(stderr, "bench-json-check: SKIP: %s cannot run its figures "
+		"here (exit 77)\n", prog);
+	return 77;
+}
+
+static int options(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "only", required_argument, NULL, 'o' },
+		{ "vm-n", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	/* '+': PROGRAM's own options are not ours. */
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if (nonly == MAX_ONLY)
+				goto usage;
+			only[nonly++] = optarg;
+			break;
+		case 'n':
+			vm_n = atol(optarg);
+			if (vm_n < 1)
+				goto usage;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind < argc)
+		return optind;
+usage:
+	fprintf(stderr, "usage: %s [--only PREFIX]... [--vm-n N] PROGRAM "
+		"[ARG]...\n", argv[0]);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	size_t len = 0, cap = 65536;
 	char *out = xcalloc(cap, 1);
 	int pipefd[2], status;
 	pid_t pid;
+	int first = options(argc, argv);
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s PROGRAM [ARG]...\n", argv[0]);
+	if (first < 0)
 		return 2;
-	}
+	argv += first;
 	if (pipe(pipefd) < 0) {
 		perror("pipe");
 		return 1;
@@ -504,8 +664,8 @@ int main(int argc, char **argv)
 		dup2(pipefd[1], STDOUT_FILENO);
 		close(pipefd[0]);
 		close(pipefd[1]);
-		execv(argv[1], argv + 1);
-		fprintf(stderr, "cannot run %s: %s\n", argv[1],
+		execv(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0],
 			strerror(errno));
 		_exit(127);
 	}
@@ -533,8 +693,12 @@ int main(int argc, char **argv)
 	out[len] = '\0';
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		free(out);
+		return skipped(argv[0]);
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		fail("%s exited with status %d", argv[1],
+		fail("%s exited with status %d", argv[0],
 		     WIFEXITED(status) ? WEXITSTATUS(status) :
 		     128 + WTERMSIG(status));
 	if (strlen(out) != len)

@@ -25,6 +25,7 @@ static const struct bench_def *const benches[] = {
 	&bench_tput,
 	&bench_fanout,
 	&bench_setup,
+	&bench_vm,      /* last: its ratios use rtt.doorbell */
 };
 
 /* The targets of bench-json.md, checked at the end of every run. */
@@ -45,6 +46,9 @@ static const struct option long_opts[] = {
 	{ "only", required_argument, NULL, 'o' },
 	{ "server", required_argument, NULL, 's' },
 	{ "no-pin", no_argument, NULL, 'P' },
+	{ "vm", no_argument, NULL, 'V' },
+	{ "vm-images", required_argument, NULL, 'I' },
+	{ "vm-pings", required_argument, NULL, 'N' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -66,16 +70,31 @@ static void usage(FILE *f, const char *prog)
 "                     build tree, ../src/server/ivshmem-server from the\n"
 "                     directory of this program)\n"
 "      --no-pin       do not pin this process to a CPU\n"
+"      --vm           also the VM figures (rtt.vm.*): boots Linux guests\n"
+"                     under QEMU; implied by an --only PREFIX that starts\n"
+"                     with rtt.vm\n"
+"      --vm-images DIR\n"
+"                     the guests' images are DIR/ARCH, as made by\n"
+"                     tests/vm/build-guest.sh (default: ../vm from the\n"
+"                     directory of this program, the build tree's)\n"
+"      --vm-pings N   round trips per VM figure (default 2000, 30 with\n"
+"                     --quick)\n"
+"\n"
+"Exit status: 0, 1 when a figure failed, 2 on a usage error, 77 when the\n"
+"VM figures were asked for and cannot run here (no image, no QEMU).\n"
 "\n"
 "Figures:", prog);
-	for (size_t i = 0; i < NBENCHES; i++)
+	for (size_t i = 0; i < NBENCHES; i++) {
+		if (benches[i]->optin)
+			fprintf(f, "\nWith --vm:");
 		for (int j = 0; benches[i]->figures[j]; j++)
 			fprintf(f, " %s", benches[i]->figures[j]);
+	}
 	fprintf(f, "\n");
 }
 
-/* ../src/server/ivshmem-server next to this program's directory. */
-static int default_server(char *buf, size_t len)
+/* A path in the build tree: 'rel' from this program's directory. */
+static int build_path(char *buf, size_t len, const char *rel)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -83,10 +102,22 @@ static int default_server(char *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	exe[n] = '\0';
-	if ((size_t)snprintf(buf, len, "%s/../src/server/ivshmem-server",
-			     dirname(exe)) >= len)
+	if ((size_t)snprintf(buf, len, "%s/%s", dirname(exe), rel) >= len)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* Will this bench run: one of its figures selected, --vm if it needs it? */
+static int bench_wanted(const struct bench_ctx *ctx,
+			const struct bench_def *b)
+{
+	int wanted = 0;
+
+	if (b->optin && !ctx->vm)
+		return 0;
+	for (int j = 0; b->figures[j]; j++)
+		wanted |= bench_selected(ctx, b->figures[j]);
+	return wanted;
 }
 
 /*
@@ -122,7 +153,7 @@ static void pin(struct bench_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-	static char server[PATH_MAX];
+	static char server[PATH_MAX], images[PATH_MAX];
 	static const char *only[MAX_ONLY + 1];
 	struct bench_ctx ctx = { .bench_cpu = -1 };
 	struct report_meta meta = {
@@ -158,6 +189,20 @@ int main(int argc, char **argv)
 		case 'P':
 			no_pin = 1;
 			break;
+		case 'V':
+			ctx.vm = 1;
+			break;
+		case 'I':
+			snprintf(images, sizeof(images), "%s", optarg);
+			break;
+		case 'N':
+			ctx.vm_pings = (unsigned)strtoul(optarg, NULL, 10);
+			if (ctx.vm_pings < 1 || ctx.vm_pings > 1000000) {
+				fprintf(stderr, "%s: --vm-pings: 1 to 1000000\n",
+					argv[0]);
+				return 2;
+			}
+			break;
 		default:
 			usage(stderr, argv[0]);
 			return 2;
@@ -170,7 +215,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ctx.only = only;
-	if (!server[0] && (rc = default_server(server, sizeof(server))) < 0) {
+	/* Asking for VM figures by name is asking for the VMs. */
+	for (int i = 0; i < nonly; i++)
+		if (!strncmp(only[i], "rtt.vm", strlen("rtt.vm")))
+			ctx.vm = 1;
+	if (!server[0] && (rc = build_path(server, sizeof(server),
+					   "../src/server/ivshmem-server")) < 0) {
 		fprintf(stderr, "%s: cannot find ivshmem-server (use --server):"
 			" %s\n", argv[0], strerror(-rc));
 		return 2;
@@ -181,12 +231,28 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ctx.server_path = server;
+	if (!images[0] && (rc = build_path(images, sizeof(images),
+					   "../vm")) < 0) {
+		fprintf(stderr, "%s: cannot find the guest images (use "
+			"--vm-images): %s\n", argv[0], strerror(-rc));
+		return 2;
+	}
+	ctx.vm_images = images;
 	for (size_t i = 0; i < NBENCHES; i++)
-		for (int j = 0; benches[i]->figures[j]; j++)
-			ran |= bench_selected(&ctx, benches[i]->figures[j]);
+		ran |= bench_wanted(&ctx, benches[i]);
 	if (!ran) {
 		fprintf(stderr, "%s: no figure matches --only\n", argv[0]);
 		return 2;
+	}
+	/* Before measuring anything: what cannot run here fails at once. */
+	for (size_t i = 0; i < NBENCHES; i++) {
+		const struct bench_def *b = benches[i];
+
+		if (b->check && bench_wanted(&ctx, b) && b->check(&ctx) < 0) {
+			fprintf(stderr, "%s: the %s figures cannot run here\n",
+				argv[0], b->name);
+			return 77;
+		}
 	}
 
 	ctx.report = report_new();
@@ -216,11 +282,8 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < NBENCHES; i++) {
 		const struct bench_def *b = benches[i];
-		int wanted = 0;
 
-		for (int j = 0; b->figures[j]; j++)
-			wanted |= bench_selected(&ctx, b->figures[j]);
-		if (!wanted)
+		if (!bench_wanted(&ctx, b))
 			continue;
 		rc = b->run(&ctx);
 		if (rc < 0) {

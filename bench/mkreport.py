@@ -22,6 +22,7 @@ LAT_PLOT = ["rtt.spin", "rtt.mailbox.poll", "rtt.socketpair", "rtt.pipe",
 LAT_FLAT = ["rtt.eventfd", "rtt.doorbell"]   # 0 B only: drawn flat
 TPUT_PLOT = ["tput.memcpy", "tput.mailbox", "tput.mailbox.block",
              "tput.socketpair"]
+VM_PREFIX = "rtt.vm."   # bench/vm.c: information, not targets
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
           "#7f7f7f"]
 
@@ -65,6 +66,45 @@ def ratio_text(r):
     return ", ".join(parts)
 
 
+def is_vm(r):
+    return r["name"].startswith(VM_PREFIX)
+
+
+def vm_pair(r):
+    """rtt.vm.guest-host.x86_64 -> "x86_64 ↔ host"."""
+    parts = r["name"][len(VM_PREFIX):].split(".")
+    arch = r.get("arch", parts[-1])
+    other = "host" if parts[0] == "guest-host" else arch
+    return "%s ↔ %s" % (arch, other)
+
+
+def vm_section(res):
+    out = ["## VM round trips (information, not a target)\n"]
+    vms = [r for r in res if is_vm(r) and r["unit"] == "ns"]
+    if not vms:
+        out.append("Not measured in this run (`ipm-bench --vm`; `make bench` "
+                   "measures them unless `BENCH_VM=0`).\n")
+        return out
+    out.append("Doorbell round trips through QEMU's `ivshmem-doorbell` "
+               "device in Linux guests (`ipm-bench --vm`, `bench/vm.c`): "
+               "`ipm-shell --pci` (VFIO, MSI-X) in each guest, every round "
+               "trip timed inside the pinging guest by its own clock. With "
+               "`accel` tcg QEMU emulates the guests' CPUs, so the figures "
+               "show the emulator's cost more than ours: they are reported "
+               "for information and have no target. The ratio is to "
+               "`rtt.doorbell` (two host peers) of this run.\n")
+    out.append("| name | guest ↔ peer | accel | guest clock | n | p50 µs | "
+               "p99 µs | max µs | ratio (p50) |")
+    out.append("|---|---|---|---|---:|---:|---:|---:|---|")
+    for r in vms:
+        out.append("| %s | %s | %s | %s | %d | %s | %s | %s | %s |" % (
+            r["name"], vm_pair(r), r.get("accel", ""),
+            r.get("clocksource", ""), r["n"], us(r["p50"]), us(r["p99"]),
+            us(r["max"]), ratio_text(r)))
+    out.append("")
+    return out
+
+
 def markdown(data, png_name):
     res = data["results"]
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -74,7 +114,8 @@ def markdown(data, png_name):
                "`bench/mkreport.py`); do not edit by hand. What each figure "
                "measures, and the targets, are in `bench-json.md` and in the "
                "comments at the top of `bench/rtt.c`, `bench/tput.c`, "
-               "`bench/fanout.c` and `bench/setup.c`. Every ratio is to a "
+               "`bench/fanout.c`, `bench/setup.c` and `bench/vm.c`. Every "
+               "ratio is to a "
                "baseline measured in the same run.\n")
     out.append("- date: %s" % now.strftime("%Y-%m-%d %H:%M UTC"))
     out.append("- machine: %d CPUs (%s), kernel %s %s" %
@@ -111,7 +152,7 @@ def markdown(data, png_name):
     out.append("|---|---:|---:|---:|---:|---:|---:|---|")
     notes = []
     for r in res:
-        if r["unit"] != "ns":
+        if r["unit"] != "ns" or is_vm(r):
             continue
         out.append("| %s | %s | %s | %d | %s | %s | %s | %s |" % (
             r["name"], fmt_size(r["size"]), r.get("peers", ""), r["n"],
@@ -131,6 +172,9 @@ def markdown(data, png_name):
         if r.get("note"):
             notes.append((r["name"], r["note"]))
     out.append("")
+    out += vm_section(res)
+    notes += [(r["name"], r["note"]) for r in res
+              if is_vm(r) and r.get("note")]
     if notes:
         out.append("## How\n")
         for name, note in notes:

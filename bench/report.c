@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,19 @@ void report_set_note(struct result *res, const char *note)
 	snprintf(res->note, sizeof(res->note), "%s", note);
 }
 
+int report_set_str(struct result *res, const char *key, const char *value)
+{
+	int n = res->nextra;
+
+	if (n == (int)(sizeof(res->extra) / sizeof(res->extra[0])))
+		return -ENOSPC;
+	snprintf(res->extra[n].key, sizeof(res->extra[n].key), "%s", key);
+	snprintf(res->extra[n].value, sizeof(res->extra[n].value), "%s",
+		 value);
+	res->nextra++;
+	return 0;
+}
+
 /* 0, 64, 4K, 64K, 1M: exact binary units only. */
 static const char *fmt_size(uint64_t size, char *buf, size_t len)
 {
@@ -195,9 +209,9 @@ static void print_targets(struct report *r, const struct report_meta *m,
 
 void report_table(struct report *r, const struct report_meta *m, FILE *f)
 {
-	fprintf(f, "%-18s %5s %5s %7s %10s %10s %10s %10s  %s\n", "name",
+	fprintf(f, "%-26s %5s %5s %7s %10s %10s %10s %10s  %s\n", "name",
 		"size", "peers", "n", "p50", "p99", "max", "mean", "ratio");
-	fprintf(f, "%-18s %5s %5s %7s %10s %10s %10s %10s\n", "", "", "", "",
+	fprintf(f, "%-26s %5s %5s %7s %10s %10s %10s %10s\n", "", "", "", "",
 		"us", "us", "us", "us");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct result *res = r->res[i];
@@ -216,17 +230,17 @@ void report_table(struct report *r, const struct report_meta *m, FILE *f)
 			snprintf(ratio, sizeof(ratio), "%.2fx %s", res->ratio,
 				 res->baseline);
 		if (res->kind == RESULT_LATENCY)
-			fprintf(f, "%-18s %5s %5s %7zu %10.2f %10.2f %10.2f "
+			fprintf(f, "%-26s %5s %5s %7zu %10.2f %10.2f %10.2f "
 				"%10.2f  %s\n", res->name, size, peers,
 				res->lat.n, us(res->lat.p50),
 				us(res->lat.p99), us(res->lat.max),
 				res->lat.mean / 1000.0, ratio);
 		else
-			fprintf(f, "%-18s %5s %5s %7s %10.1f MB/s %12.0f "
+			fprintf(f, "%-26s %5s %5s %7s %10.1f MB/s %12.0f "
 				"msg/s  %s\n", res->name, size, peers, "",
 				res->value, res->msgs_per_s, ratio);
 		if (res->note[0])
-			fprintf(f, "%-18s   note: %s\n", "", res->note);
+			fprintf(f, "%-26s   note: %s\n", "", res->note);
 	}
 	print_targets(r, m, f);
 }
@@ -276,6 +290,12 @@ static void json_result(FILE *f, const struct result *res)
 	}
 	if (res->peers >= 0)
 		fprintf(f, ", \"peers\": %d", res->peers);
+	for (int i = 0; i < res->nextra; i++) {
+		fputs(", ", f);
+		json_str(f, res->extra[i].key);
+		fputs(": ", f);
+		json_str(f, res->extra[i].value);
+	}
 	if (res->has_ratio) {
 		fputs(", \"ratio\": ", f);
 		json_num(f, res->ratio, 6);

@@ -31,6 +31,12 @@ struct result {
 	double ratio2;
 	char baseline2[48];
 	char note[160];
+	/* More string keys for the JSON ("arch": "aarch64"...), in order. */
+	struct {
+		char key[16];
+		char value[32];
+	} extra[4];
+	int nextra;
 };
 
 /*
@@ -79,6 +85,8 @@ void report_set_ratio(struct result *res, const struct result *base);
 /* The same for a second baseline, shown after the first. */
 void report_set_ratio2(struct result *res, const struct result *base);
 void report_set_note(struct result *res, const char *note);
+/* Add a string key to the result's JSON. 0, or -ENOSPC when full. */
+int report_set_str(struct result *res, const char *key, const char *value);
 
 /* The table, then the TARGETS section (measured ratio, PASS or MISS). */
 void report_table(struct report *r, const struct report_meta *m, FILE *f);

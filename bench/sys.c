@@ -74,9 +74,14 @@ static void cleanup_all(void)
 			children[i] = 0;
 		}
 	}
+	/* Files first, then the directories they were in. */
+	for (int i = 0; i < MAX_PATHS; i++) {
+		if (paths[i][0] && !(unlink(paths[i]) < 0 && errno == EISDIR))
+			paths[i][0] = '\0';
+	}
 	for (int i = 0; i < MAX_PATHS; i++) {
 		if (paths[i][0]) {
-			unlink(paths[i]);
+			rmdir(paths[i]);
 			paths[i][0] = '\0';
 		}
 	}

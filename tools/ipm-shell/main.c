@@ -194,7 +194,19 @@ static int ping_once(struct shell *sh, uint32_t peer, const char *buf,
 	return rc < 0 ? rc : 0;
 }
 
-static void cmd_ping(struct shell *sh, uint32_t peer, long count, long size)
+/*
+ * With 'samples', every round trip in nanoseconds, in the order measured,
+ * for programs (ipm-bench): "ping ns: T T ..." lines before the summary.
+ */
+static void print_samples(const long long *rtt, long count)
+{
+	for (long i = 0; i < count; i++)
+		printf("%s%lld%s", i % 16 ? " " : "ping ns: ", rtt[i],
+		       i % 16 == 15 || i == count - 1 ? "\n" : "");
+}
+
+static void cmd_ping(struct shell *sh, uint32_t peer, long count, long size,
+		     int samples)
 {
 	long long *rtt = calloc((size_t)count, sizeof(*rtt));
 	char *buf = calloc(1, (size_t)size + 1);
@@ -214,6 +226,8 @@ static void cmd_ping(struct shell *sh, uint32_t peer, long count, long size)
 		       strerror(-rc));
 		goto out;
 	}
+	if (samples)
+		print_samples(rtt, count);
 	qsort(rtt, (size_t)count, sizeof(*rtt), cmp_ll);
 	printf("ping peer %u: %ld round trips of %ld bytes: min %.1f us, "
 	       "median %.1f us, p99 %.1f us, max %.1f us\n", peer, count, size,
@@ -232,8 +246,10 @@ static void help(void)
 	       "sendfile PEER PATH       mailbox: send a file's bytes\n"
 	       "peers                    mailbox: the live mailbox peers\n"
 	       "wait SECONDS             handle arrivals for a while\n"
-	       "ping PEER [N] [BYTES]    N round trips to PEER (default 100),\n"
-	       "                         which must run 'pong'; prints times\n"
+	       "ping PEER [N] [BYTES] [samples]\n"
+	       "                         N round trips to PEER (default 100),\n"
+	       "                         which must run 'pong'; prints times,\n"
+	       "                         with 'samples' each one in ns too\n"
 	       "pong PEER|off            answer every arrival: doorbell mode\n"
 	       "                         rings PEER, mailbox mode echoes the\n"
 	       "                         payload to its sender\n"
@@ -298,14 +314,16 @@ static int run(char *line, void *ctx)
 	} else if (!strcmp(cmd, "ping")) {
 		char *n = strtok_r(NULL, " \t\r", &save);
 		char *b = n ? strtok_r(NULL, " \t\r", &save) : NULL;
+		char *s = b ? strtok_r(NULL, " \t\r", &save) : NULL;
 		long count = n ? atol(n) : 100, size = b ? atol(b) : 0;
 
 		if (!arg || parse_peer(arg, &peer) < 0 || count < 1 ||
-		    count > 1000000 || size < 0 || size > PING_MAX)
-			printf("usage: ping PEER [1..1000000] [0..%d]\n",
-			       PING_MAX);
+		    count > 1000000 || size < 0 || size > PING_MAX ||
+		    (s && strcmp(s, "samples")))
+			printf("usage: ping PEER [1..1000000] [0..%d] "
+			       "[samples]\n", PING_MAX);
 		else
-			cmd_ping(sh, peer, count, size);
+			cmd_ping(sh, peer, count, size, s != NULL);
 	} else if (!strcmp(cmd, "pong")) {
 		if (arg && !strcmp(arg, "off")) {
 			sh->pong = 0;
