@@ -53,7 +53,7 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 	/* Flag first, then look: a sender publishes, then looks at the flag. */
 	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
-	if (wake_on_msgs && mbox_pending(mb)) {
+	if (wake_on_msgs && mbox_pending(mb, 1)) {
 		atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
 		return 1;
 	}
@@ -85,7 +85,7 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 
 		/* The clock only now and then: it costs more than a look. */
 		do {
-			if (mbox_pending(mb))
+			if (mbox_pending(mb, i % 64 == 63))
 				return 1;
 			cpu_relax();
 		} while (++i % 64 || ipm_now_ns() < end);
@@ -143,7 +143,7 @@ static int mb_idle(struct ipm *ipm)
 		return 0;
 	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
-	return mbox_pending(mb);
+	return mbox_pending(mb, 1);
 }
 
 static void mb_ack(struct ipm *ipm)

@@ -85,8 +85,13 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 /* mbox_recv.c */
 int mbox_process(struct ipm *ipm);
 void mbox_complete(struct ipm *ipm);
-/* 1 when some queue to us holds something. */
-int mbox_pending(struct mbox *mb);
+/*
+ * 1 when some queue to us holds something. The stamps say so; 'heads'
+ * looks at the producers' heads too, which only a scribbled stamp needs,
+ * and which a busy poller reads now and then: a line the sender writes on
+ * every message costs it a transfer each time we read it.
+ */
+int mbox_pending(struct mbox *mb, int heads);
 
 /*
  * Sleep on our doorbell (with presence news) for at most timeout_ms.

@@ -183,7 +183,7 @@ int mbox_process(struct ipm *ipm)
 	return n;
 }
 
-int mbox_pending(struct mbox *mb)
+int mbox_pending(struct mbox *mb, int heads)
 {
 	const uint64_t cap = mb->g.queue_cap;
 
@@ -192,12 +192,11 @@ int mbox_pending(struct mbox *mb)
 
 		if (s == mb->me)
 			continue;
-		/* The stamp first: on the fast path it is all we read. */
 		end = atomic_load_explicit(ipm_rec_end(mbox_data(mb, s, mb->me) +
 						       t % cap),
 					   memory_order_acquire);
 		if (stamp_new(end, t, cap) ||
-		    head_of(mbox_ctl(mb, s, mb->me), t, cap) != t)
+		    (heads && head_of(mbox_ctl(mb, s, mb->me), t, cap) != t))
 			return 1;
 	}
 	return 0;
