@@ -26,6 +26,10 @@
  *
  * The spec's sizes are 0 B (eventfd, doorbell) and 64 B; full runs add
  * 4 KiB and 64 KiB for the payload-carrying ones (the latency plot).
+ * Full runs measure every figure in ROUNDS rounds, each a share of its
+ * round trips after its own warm-up, so that a figure and its baseline
+ * are interleaved in time rather than seconds apart: on a shared machine
+ * the vCPUs' placement, and with it the floor, drifts.
  */
 #include "bench.h"
 
@@ -44,6 +48,7 @@
 #define START_TIMEOUT_MS 30000
 #define WATCHDOG_S 600
 #define POLL_SPIN_NS 1000000000u
+#define ROUNDS 4   /* full runs: each figure in 4 interleaved shares */
 #define PAGE 4096u
 
 /* Shared by the two sides: start-up handshake of the IPM figures. */
@@ -450,8 +455,9 @@ static void run_close(struct rtt_run *r)
 	bench_shared_free(r->sh, r->sh_len);
 }
 
+/* One round of step s: a warm-up, then 'iters' round trips into *st. */
 static int measure(struct bench_ctx *ctx, const struct rtt_step *s,
-		   const char *socket_path, struct stats_summary *sum)
+		   const char *socket_path, unsigned iters, struct stats *st)
 {
 	const struct rtt_kind *k = &kinds[s->kind];
 	size_t slot = (sizeof(struct spin_slot) + s->size + PAGE - 1) /
@@ -461,12 +467,11 @@ static int measure(struct bench_ctx *ctx, const struct rtt_step *s,
 		.p_rd = -1, .p_wr = -1, .c_rd = -1, .c_wr = -1,
 		.sh_len = PAGE + 2 * slot,
 	};
-	unsigned warmup, iters;
-	struct stats st = { 0 };
+	unsigned warmup, total;
 	pid_t pid = -1;
 	int rc;
 
-	iterations(ctx, s, &warmup, &iters);
+	iterations(ctx, s, &warmup, &total);
 	r.sh = bench_shared_alloc(r.sh_len);
 	r.buf = calloc(1, s->size ? s->size : 1);
 	if (!r.sh || !r.buf) {
@@ -478,9 +483,6 @@ static int measure(struct bench_ctx *ctx, const struct rtt_step *s,
 	r.to_child = (struct spin_slot *)((uint8_t *)r.sh + PAGE);
 	r.to_parent = (struct spin_slot *)((uint8_t *)r.sh + PAGE + slot);
 	rc = k->open(&r);
-	if (rc < 0)
-		goto out;
-	rc = stats_init(&st, iters);
 	if (rc < 0)
 		goto out;
 	pid = bench_fork(ctx, k->child, &r);
@@ -497,13 +499,11 @@ static int measure(struct bench_ctx *ctx, const struct rtt_step *s,
 	for (unsigned i = 0; !rc && i < warmup + iters; i++) {
 		uint64_t t0, t1;
 
-		if (i == warmup)
-			stats_reset(&st);
 		t0 = bench_now_ns();
 		rc = k->ping(&r);
 		t1 = bench_now_ns();
-		if (!rc)
-			rc = stats_add(&st, t1 - t0);
+		if (!rc && i >= warmup)
+			rc = stats_add(st, t1 - t0);
 	}
 	bench_watchdog(0, NULL);
 	if (!rc && atomic_load(&r.sh->errors)) {
@@ -511,13 +511,10 @@ static int measure(struct bench_ctx *ctx, const struct rtt_step *s,
 			  atomic_load(&r.sh->errors));
 		rc = -EPROTO;
 	}
-	if (!rc)
-		stats_summarise(&st, sum);
 out:
 	if (pid > 0)
 		bench_child_stop(pid);
 	run_close(&r);
-	stats_free(&st);
 	return rc;
 }
 
@@ -569,31 +566,54 @@ static int run(struct bench_ctx *ctx)
 {
 	static const char *const args[] = { "-n", "1", "-l", "4M", NULL };
 	struct bench_server srv = { .pid = 0 };
+	struct stats st[NSTEPS] = { { 0 } };
+	const unsigned rounds = ctx->quick ? 1 : ROUNDS;
 	int rc = 0;
 
-	for (size_t i = 0; !rc && i < NSTEPS; i++) {
-		const struct rtt_step *s = &steps[i];
-		const struct rtt_kind *k = &kinds[s->kind];
-		struct stats_summary sum;
+	/*
+	 * Every step runs in each round, a share of its round trips at a
+	 * time: a baseline and the figure compared with it are measured
+	 * minutes apart otherwise, and the host may have moved our vCPUs
+	 * (or got busier) in between.
+	 */
+	for (unsigned round = 0; !rc && round < rounds; round++) {
+		for (size_t i = 0; !rc && i < NSTEPS; i++) {
+			const struct rtt_step *s = &steps[i];
+			const struct rtt_kind *k = &kinds[s->kind];
+			unsigned warmup, iters;
 
-		if (!wanted(ctx, s->kind) || (s->sweep && ctx->quick))
-			continue;
-		if (k->ipm && !srv.pid) {
-			rc = bench_server_start(ctx, &srv, "rtt", args);
+			if (!wanted(ctx, s->kind) || (s->sweep && ctx->quick))
+				continue;
+			iterations(ctx, s, &warmup, &iters);
+			if (!round)
+				rc = stats_init(&st[i], iters);
+			if (!rc && k->ipm && !srv.pid)
+				rc = bench_server_start(ctx, &srv, "rtt",
+							args);
 			if (rc < 0)
 				break;
+			bench_log("%s: %zu B (round %u of %u)", k->name,
+				  s->size, round + 1, rounds);
+			iters = iters / rounds +
+				(round < iters % rounds ? 1 : 0);
+			rc = measure(ctx, s, srv.socket_path, iters, &st[i]);
+			if (rc < 0)
+				bench_log("ipm-bench: %s %zu B: %s", k->name,
+					  s->size, strerror(-rc));
 		}
-		bench_log("%s: %zu B", k->name, s->size);
-		rc = measure(ctx, s, srv.socket_path, &sum);
-		if (rc < 0) {
-			bench_log("ipm-bench: %s %zu B: %s", k->name, s->size,
-				  strerror(-rc));
-			break;
-		}
-		if (!report_add_latency(ctx->report, k->name, s->size, -1,
-					&sum))
+	}
+	for (size_t i = 0; !rc && i < NSTEPS; i++) {
+		struct stats_summary sum;
+
+		if (!st[i].n)
+			continue;
+		stats_summarise(&st[i], &sum);
+		if (!report_add_latency(ctx->report, kinds[steps[i].kind].name,
+					steps[i].size, -1, &sum))
 			rc = -ENOMEM;
 	}
+	for (size_t i = 0; i < NSTEPS; i++)
+		stats_free(&st[i]);
 	if (srv.pid)
 		bench_server_stop(&srv);
 	set_ratios(ctx);
