@@ -42,6 +42,7 @@ struct ipm {
 	 * draining costs a system call, so only then. */
 	int presence_due;
 	int presence_gone; /* no more news will come: stop polling for it */
+	int max_size; /* ops->max_data_size, fixed once open */
 	void *priv; /* the backend's state */
 };
 
@@ -55,10 +56,20 @@ extern const struct ipm_backend_ops ipm_mailbox_ops;
 /* Wait on the device's fds: IPM_READY_* bits, 0 on timeout, or -errno. */
 int ipm_wait_fds(struct ipm *ipm, int timeout_ms);
 
+/* Drain the transport's presence news; calls left(ipm, peer) per leave. */
+int ipm_drain_presence_news(struct ipm *ipm,
+			    void (*left)(struct ipm *, int));
+
 /*
- * Drain the transport's presence news if any may be waiting (see
- * presence_due); calls left(ipm, peer) per leave.
+ * The same if any news may be waiting (see presence_due): on every send
+ * and every look for messages, so the common case stays inline.
  */
-int ipm_drain_presence(struct ipm *ipm, void (*left)(struct ipm *, int));
+static inline int ipm_drain_presence(struct ipm *ipm,
+				     void (*left)(struct ipm *, int))
+{
+	if (!ipm->presence_due || ipm->presence_gone)
+		return 0;
+	return ipm_drain_presence_news(ipm, left);
+}
 
 #endif

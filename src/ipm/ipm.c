@@ -41,6 +41,7 @@ API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 		free(ipm);
 		return rc;
 	}
+	ipm->max_size = ipm->ops->max_data_size(ipm);
 	*out = ipm;
 	return 0;
 }
@@ -59,7 +60,7 @@ API int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 {
 	if (id > ipm_max_id_val_get(ipm) || (size && !data))
 		return -EINVAL;
-	if (size > (size_t)ipm_max_data_size_get(ipm))
+	if (size > (size_t)ipm->max_size)
 		return -EMSGSIZE;
 	return ipm->ops->send(ipm, wait, id, data, size);
 }
@@ -73,7 +74,7 @@ API void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
 
 API int ipm_max_data_size_get(const struct ipm *ipm)
 {
-	return ipm->ops->max_data_size(ipm);
+	return ipm->max_size;
 }
 
 API uint32_t ipm_max_id_val_get(const struct ipm *ipm)
@@ -198,13 +199,12 @@ int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
 	return rc;
 }
 
-int ipm_drain_presence(struct ipm *ipm, void (*left)(struct ipm *, int))
+int ipm_drain_presence_news(struct ipm *ipm,
+			    void (*left)(struct ipm *, int))
 {
 	struct ivshm_transport *t = ipm->t;
 	int peer, what, rc, n = 0;
 
-	if (!ipm->presence_due || ipm->presence_gone)
-		return 0;
 	ipm->presence_due = 0;
 	while ((rc = t->ops->next_presence(t, &peer, &what)) == 1) {
 		if (what == IVSHM_PEER_LEFT && left)

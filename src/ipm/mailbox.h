@@ -68,15 +68,29 @@ void mbox_detach(struct ipm *ipm, struct mbox *mb);
 /* Free every slot the departed peer still holds. */
 void mbox_peer_left(struct ipm *ipm, int peer);
 /* Put our token back in our slot if it was scribbled on. */
-void mbox_reassert(struct ipm *ipm, struct mbox *mb);
+void mbox_reassert_slot(struct ipm *ipm, struct mbox *mb);
+
+static inline void mbox_reassert(struct ipm *ipm, struct mbox *mb)
+{
+	if (mbox_owner(mb, mb->me) != mb->token)
+		mbox_reassert_slot(ipm, mb);
+}
 /* Slot of live mailbox peer 'id', or -1. */
 int mbox_find(struct mbox *mb, int id);
 
 /* mbox_presence.c: a peer silent this long is gone (guests only). */
 #define MBOX_DEAD_MS 5000
-/* Bump our heartbeat, free the slots of peers whose heartbeat stopped;
- * 'busy' (a polling loop) looks at the clock only now and then. */
-void mbox_heartbeat(struct ipm *ipm, struct mbox *mb, int busy);
+/* Process calls between two looks at the clock on a busy-polling path. */
+#define MBOX_HEARTBEAT_TICKS 1024
+/* Bump our heartbeat, free the slots of peers whose heartbeat stopped. */
+void mbox_heartbeat_now(struct ipm *ipm, struct mbox *mb);
+
+/* The same, but a busy caller (a polling loop) only now and then. */
+static inline void mbox_heartbeat(struct ipm *ipm, struct mbox *mb, int busy)
+{
+	if (!busy || !(++mb->hb_ticks % MBOX_HEARTBEAT_TICKS))
+		mbox_heartbeat_now(ipm, mb);
+}
 
 /* mbox_send.c */
 int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,

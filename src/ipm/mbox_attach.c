@@ -236,7 +236,7 @@ static int holds_other_slot(struct mbox *mb, int id, unsigned except)
  * live and holds no other slot: that one may have claimed the slot after a
  * scribble made it look free, and then it is its (a peer claims one slot).
  */
-void mbox_reassert(struct ipm *ipm, struct mbox *mb)
+void mbox_reassert_slot(struct ipm *ipm, struct mbox *mb)
 {
 	uint64_t owner = mbox_owner(mb, mb->me);
 	int id;

@@ -13,8 +13,6 @@
 
 /* How often we bump ours and look at the others'. */
 #define MBOX_HEARTBEAT_MS 250
-/* Process calls between two looks at the clock on a busy-polling path. */
-#define MBOX_HEARTBEAT_TICKS 1024
 
 static void look_at_others(struct ipm *ipm, struct mbox *mb, long long now)
 {
@@ -41,13 +39,10 @@ static void look_at_others(struct ipm *ipm, struct mbox *mb, long long now)
 	}
 }
 
-void mbox_heartbeat(struct ipm *ipm, struct mbox *mb, int busy)
+void mbox_heartbeat_now(struct ipm *ipm, struct mbox *mb)
 {
-	long long now;
+	long long now = ipm_now_ms();
 
-	if (busy && ++mb->hb_ticks % MBOX_HEARTBEAT_TICKS)
-		return;
-	now = ipm_now_ms();
 	if (now - mb->hb_at < MBOX_HEARTBEAT_MS)
 		return;
 	mb->hb_at = now;
