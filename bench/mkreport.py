@@ -127,6 +127,9 @@ def markdown(data, png_name):
     out.append("- ipm-bench %s, the two sides %s" %
                (data["version"], "pinned to different CPUs"
                 if data["pinned"] else "not pinned"))
+    out.append("- round trips (`rtt.*`): each figure in 4 interleaved rounds "
+               "with its baselines, so that drift on a shared host hits "
+               "both alike")
     out.append("")
 
     out.append("## Targets\n")
@@ -177,7 +180,12 @@ def markdown(data, png_name):
               if is_vm(r) and r.get("note")]
     if notes:
         out.append("## How\n")
+        seen = set()
         for name, note in notes:
+            # One line per figure, however many sizes it was measured at.
+            if (name, note) in seen:
+                continue
+            seen.add((name, note))
             out.append("- `%s`: %s" % (name, note))
         out.append("")
     out.append("## Plot\n")
