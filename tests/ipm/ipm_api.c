@@ -3,13 +3,18 @@
  * The mailbox API's contract: limits, every error ipm_send() documents,
  * enable/disable (nothing delivered while disabled, all of it in order
  * after), and manual completion (a blocking sender returns only after the
- * receiver's ipm_complete(), and the next message waits for it).
+ * receiver's ipm_complete(), and the next message waits for it), and a
+ * region laid out by another layout version, or holding something else,
+ * is refused.
  */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <ivshmem/ivshmem.h>
+
 #include "ipmtest.h"
+#include "layout.h"
 
 #define MSG 4096
 
@@ -309,6 +314,46 @@ static void manual_complete(void)
 	       "receiver's ipm_complete()");
 }
 
+/*
+ * A region whose header another peer wrote: a mailbox of another layout
+ * version is refused with -EPROTONOSUPPORT, something that is no mailbox
+ * at all with -EPROTO; neither is touched.
+ */
+static void foreign_layout(void)
+{
+	struct ipm_config cfg = mbox_cfg(200, 0);
+	struct tu_server s2;
+	struct ivshmem *iv;
+	struct ipm_hdr *hdr;
+	struct ipm *ipm;
+	int rc;
+
+	it_server(&s2, NULL, 1);
+	rc = ivshmem_connect(&iv, s2.socket_path, 1, 5000);
+	IT_CHECK(rc == 0, "connect: %s", strerror(-rc));
+	hdr = ivshmem_mem(iv);
+	hdr->version = IPM_LAYOUT_VERSION - 1;
+	hdr->slots = 2;
+	atomic_store(&hdr->init, 1);
+	atomic_store(&hdr->magic, IPM_MAGIC);
+	rc = it_try_open(&ipm, s2.socket_path, &cfg);
+	IT_CHECK(rc == -EPROTONOSUPPORT, "layout version %u: %s, want "
+		 "-EPROTONOSUPPORT", IPM_LAYOUT_VERSION - 1, strerror(-rc));
+	IT_CHECK(hdr->version == IPM_LAYOUT_VERSION - 1,
+		 "the other version's header was changed");
+
+	atomic_store(&hdr->magic, UINT64_C(0x0123456789abcdef));
+	rc = it_try_open(&ipm, s2.socket_path, &cfg);
+	IT_CHECK(rc == -EPROTO, "a region holding something else: %s, want "
+		 "-EPROTO", strerror(-rc));
+	IT_CHECK(atomic_load(&hdr->magic) == UINT64_C(0x0123456789abcdef),
+		 "the other contents were changed");
+	ivshmem_close(iv);
+	IT_CHECK(tu_server_stop(&s2) == 0, "server exit status");
+	it_log("foreign regions: another layout version and another use "
+	       "refused, untouched");
+}
+
 int main(void)
 {
 	struct ipm_config cfg = mbox_cfg(200, 0);
@@ -340,5 +385,6 @@ int main(void)
 
 	manual_complete();
 	IT_CHECK(tu_server_stop(&srv) == 0, "server exit status");
+	foreign_layout();
 	return 0;
 }
