@@ -31,6 +31,8 @@ struct mbox {
 	uint64_t tail[IPM_MAX_SLOTS];   /* consumer, per source slot */
 	int cached_slot[2];             /* last id -> slot lookup */
 	uint64_t corrupt;               /* records dropped as invalid */
+	/* Every queue we are an end of, by the other end's slot. */
+	struct ipm_queue_ctl *in[IPM_MAX_SLOTS], *out[IPM_MAX_SLOTS];
 	/* The message delivered and not yet completed. */
 	int held;
 	unsigned held_from;
@@ -42,12 +44,20 @@ static inline struct mbox *mbox_of(const struct ipm *ipm)
 	return ipm->priv;
 }
 
-static inline struct ipm_queue_ctl *mbox_ctl(const struct mbox *mb,
-					     unsigned from, unsigned to)
+/* The queue from slot 'from' to slot 'to', where the geometry puts it. */
+static inline struct ipm_queue_ctl *mbox_queue_at(const struct mbox *mb,
+						  unsigned from, unsigned to)
 {
 	return (struct ipm_queue_ctl *)(mb->base + mb->g.queue_offset +
 		(uint64_t)ipm_queue_index(mb->g.slots, from, to) *
 		mb->g.queue_stride);
+}
+
+/* The same for a queue we are an end of (once attached): looked up. */
+static inline struct ipm_queue_ctl *mbox_ctl(const struct mbox *mb,
+					     unsigned from, unsigned to)
+{
+	return from == mb->me ? mb->out[to] : mb->in[from];
 }
 
 static inline uint8_t *mbox_data(const struct mbox *mb, unsigned from,
@@ -75,8 +85,8 @@ static inline void mbox_reassert(struct ipm *ipm, struct mbox *mb)
 	if (mbox_owner(mb, mb->me) != mb->token)
 		mbox_reassert_slot(ipm, mb);
 }
-/* Slot of live mailbox peer 'id', or -1. */
-int mbox_find(struct mbox *mb, int id);
+/* Slot of live mailbox peer 'id' (its token in *owner), or -1. */
+int mbox_find(struct mbox *mb, int id, uint64_t *owner);
 
 /* mbox_presence.c: a peer silent this long is gone (guests only). */
 #define MBOX_DEAD_MS 5000

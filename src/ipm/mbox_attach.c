@@ -152,6 +152,8 @@ static void attach_queues(struct mbox *mb)
 
 		if (o == mb->me)
 			continue;
+		mb->in[o] = mbox_queue_at(mb, o, mb->me);
+		mb->out[o] = mbox_queue_at(mb, mb->me, o);
 		/* In: skip whatever was left for the slot's last owner. */
 		in = mbox_ctl(mb, o, mb->me);
 		h = atomic_load(&in->head) & ~(uint64_t)(IPM_LINE - 1);
@@ -252,13 +254,16 @@ void mbox_reassert_slot(struct ipm *ipm, struct mbox *mb)
 				       mb->token);
 }
 
-int mbox_find(struct mbox *mb, int id)
+int mbox_find(struct mbox *mb, int id, uint64_t *owner)
 {
-	if (mb->cached_slot[0] == id &&
-	    ipm_token_id(mbox_owner(mb, (unsigned)mb->cached_slot[1])) == id)
-		return mb->cached_slot[1];
+	if (mb->cached_slot[0] == id) {
+		*owner = mbox_owner(mb, (unsigned)mb->cached_slot[1]);
+		if (ipm_token_id(*owner) == id)
+			return mb->cached_slot[1];
+	}
 	for (unsigned i = 0; i < mb->g.slots; i++) {
-		if (i != mb->me && ipm_token_id(mbox_owner(mb, i)) == id) {
+		*owner = mbox_owner(mb, i);
+		if (i != mb->me && ipm_token_id(*owner) == id) {
 			mb->cached_slot[0] = id;
 			mb->cached_slot[1] = (int)i;
 			return (int)i;

@@ -133,34 +133,19 @@ static int consumed(struct mbox *mb, unsigned r, uint64_t end)
 	return (int64_t)(t - end) >= 0 && t - end <= mb->g.queue_cap;
 }
 
-int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
-	      size_t size)
+/*
+ * The queue is full (or the receiver's tail makes no sense): wait for
+ * room if 'wait', else tell whether the receiver is still there.
+ */
+static int put_slow(struct ipm *ipm, struct mbox *mb, int wait, unsigned r,
+		    uint64_t dst, int id, const void *data, size_t size,
+		    long long *deadline)
 {
-	struct mbox *mb = mbox_of(ipm);
 	const int timeout = ipm->cfg.send_timeout_ms;
-	/* The clock costs as much as the rest of a send: read it only once
-	 * we have to wait. 0: not read yet; -1: no deadline. */
-	long long deadline = timeout < 0 ? -1 : 0;
 	struct ipm_slot *self = &mb->slots[mb->me];
-	uint64_t dst, end;
-	int slot, rc;
-	unsigned r;
-
-	ipm_drain_presence(ipm, mbox_peer_left);
-	mbox_reassert(ipm, mb);
-	slot = mbox_find(mb, (int)id);
-	if (slot < 0)
-		return -ENOTCONN;
-	r = (unsigned)slot;
-	dst = mbox_owner(mb, r);
-	if (!still_there(mb, r, dst))
-		return -ENOTCONN;
 
 	for (;;) {
-		rc = try_put(mb, r, dst, data, size);
-		if (rc == 0)
-			break;
-		kick(ipm, mb, r, (int)id); /* let it drain */
+		kick(ipm, mb, r, id); /* let it drain */
 		if (!wait) {
 			/* Full: off the fast path, so ask whether it is gone. */
 			ipm->presence_due = 1;
@@ -168,9 +153,9 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 			return still_there(mb, r, dst) ? -EBUSY : -ENOTCONN;
 		}
 		atomic_store(&self->wants_ack, 1);
-		if (!deadline)
-			deadline = ipm_now_ms() + timeout;
-		if (deadline >= 0 && ipm_now_ms() >= deadline) {
+		if (!*deadline)
+			*deadline = ipm_now_ms() + timeout;
+		if (*deadline >= 0 && ipm_now_ms() >= *deadline) {
 			atomic_store(&self->wants_ack, 0);
 			return -ETIMEDOUT;
 		}
@@ -180,18 +165,23 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 			atomic_store(&self->wants_ack, 0);
 			return -ENOTCONN;
 		}
+		if (try_put(mb, r, dst, data, size) == 0)
+			return 0;
 	}
-	kick(ipm, mb, r, (int)id);
-	if (!wait)
-		return 0;
+}
 
-	/* Blocking: until the receiver completes it (its tail passes it). */
-	end = mb->head[r];
+/* A blocking send: until the receiver completes it (its tail passes it). */
+static int wait_completed(struct ipm *ipm, struct mbox *mb, unsigned r,
+			  uint64_t dst, long long deadline)
+{
+	struct ipm_slot *self = &mb->slots[mb->me];
+	uint64_t end = mb->head[r];
+	int rc = 0;
+
 	if (!deadline)
-		deadline = ipm_now_ms() + timeout;
+		deadline = ipm_now_ms() + ipm->cfg.send_timeout_ms;
 	atomic_store(&self->wants_ack, 1);
 	atomic_thread_fence(memory_order_seq_cst);
-	rc = 0;
 	while (!consumed(mb, r, end)) {
 		long long left = deadline < 0 ? MBOX_RECHECK_MS :
 						deadline - ipm_now_ms();
@@ -213,4 +203,34 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	}
 	atomic_store(&self->wants_ack, 0);
 	return rc;
+}
+
+int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+	      size_t size)
+{
+	struct mbox *mb = mbox_of(ipm);
+	/* The clock costs as much as the rest of a send: read it only once
+	 * we have to wait. 0: not read yet; -1: no deadline. */
+	long long deadline = ipm->cfg.send_timeout_ms < 0 ? -1 : 0;
+	uint64_t dst;
+	int slot, rc;
+	unsigned r;
+
+	ipm_drain_presence(ipm, mbox_peer_left);
+	mbox_reassert(ipm, mb);
+	slot = mbox_find(mb, (int)id, &dst);
+	if (slot < 0)
+		return -ENOTCONN;
+	r = (unsigned)slot;
+	if (mb->attached[r] != dst && !still_there(mb, r, dst))
+		return -ENOTCONN;
+	rc = try_put(mb, r, dst, data, size);
+	if (rc < 0) {
+		rc = put_slow(ipm, mb, wait, r, dst, (int)id, data, size,
+			      &deadline);
+		if (rc < 0)
+			return rc;
+	}
+	kick(ipm, mb, r, (int)id);
+	return wait ? wait_completed(ipm, mb, r, dst, deadline) : 0;
 }
