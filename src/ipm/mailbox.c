@@ -17,6 +17,7 @@ static int mb_open(struct ipm *ipm)
 		free(mb);
 		return -EINVAL;
 	}
+	mb->heads_due = 1;
 	ipm->priv = mb; /* mbox_attach() handles presence news already */
 	rc = mbox_attach(ipm, mb);
 	if (rc < 0) {
@@ -59,6 +60,7 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 	}
 	rc = ipm_wait_fds(ipm, timeout_ms);
 	atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
+	mb->heads_due = 1;
 	if (rc > 0 && (rc & IPM_READY_VECTOR))
 		ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
 	return rc;
@@ -148,6 +150,8 @@ static int mb_idle(struct ipm *ipm)
 
 static void mb_ack(struct ipm *ipm)
 {
+	/* An event loop saw our fds: a look at the heads costs nothing then. */
+	mbox_of(ipm)->heads_due = 1;
 	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
 }
 

@@ -31,6 +31,14 @@ struct mbox {
 	uint64_t tail[IPM_MAX_SLOTS];   /* consumer, per source slot */
 	int cached_slot[2];             /* last id -> slot lookup */
 	uint64_t corrupt;               /* records dropped as invalid */
+	/*
+	 * The next process looks at the producers' heads where there is no
+	 * stamp: only a scribbled stamp needs them, and each read of a line
+	 * the sender writes on every message costs it a transfer. Set when
+	 * we were woken, by an event loop, and when a look at the heads
+	 * found one moved (mbox_pending).
+	 */
+	int heads_due;
 	/* Every queue we are an end of, by the other end's slot. */
 	struct ipm_queue_ctl *in[IPM_MAX_SLOTS], *out[IPM_MAX_SLOTS];
 	/* The message delivered and not yet completed. */

@@ -65,15 +65,17 @@ static uint64_t head_of(const struct ipm_queue_ctl *ctl, uint64_t t,
  * The record at index t: 1 with its header in *rec, 0 when nothing was
  * published there, -1 when the queue holds garbage up to *head.
  */
-static int next_rec(const struct ipm_queue_ctl *ctl, const uint8_t *ring,
-		    uint64_t t, uint64_t off, uint64_t cap, struct ipm_rec *rec,
-		    uint64_t *head)
+static int next_rec(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
+		    const uint8_t *ring, uint64_t t, uint64_t off,
+		    uint64_t cap, struct ipm_rec *rec, uint64_t *head)
 {
 	uint8_t *at = (uint8_t *)ring + off;
 	uint64_t end = atomic_load_explicit(ipm_rec_end(at),
 					    memory_order_acquire);
 
 	if (!stamp_new(end, t, cap)) {
+		if (!mb->heads_due)
+			return 0;
 		/*
 		 * No stamp: either nothing is there, or the stamp was
 		 * scribbled on. The head is stored after the stamp, so a
@@ -111,7 +113,7 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 		uint64_t off = t % cap, need;
 		struct ipm_rec rec;
 
-		rc = next_rec(ctl, ring, t, off, cap, &rec, &h);
+		rc = next_rec(mb, ctl, ring, t, off, cap, &rec, &h);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
@@ -180,6 +182,8 @@ int mbox_process(struct ipm *ipm)
 	for (unsigned s = 0; s < mb->g.slots && !mb->held; s++)
 		if (s != mb->me)
 			n += drain(ipm, mb, s);
+	if (!mb->held)
+		mb->heads_due = 0;
 	return n;
 }
 
@@ -195,9 +199,12 @@ int mbox_pending(struct mbox *mb, int heads)
 		end = atomic_load_explicit(ipm_rec_end(mbox_data(mb, s, mb->me) +
 						       t % cap),
 					   memory_order_acquire);
-		if (stamp_new(end, t, cap) ||
-		    (heads && head_of(mbox_ctl(mb, s, mb->me), t, cap) != t))
+		if (stamp_new(end, t, cap))
 			return 1;
+		if (heads && head_of(mbox_ctl(mb, s, mb->me), t, cap) != t) {
+			mb->heads_due = 1;
+			return 1;
+		}
 	}
 	return 0;
 }
