@@ -70,6 +70,25 @@ void iu_cleanup_shm(const char *name)
 	snprintf(shm_names[nshm++], sizeof(shm_names[0]), "%s", name);
 }
 
+int iu_our_client(const char *sock, const char *opt, const char *arg,
+		  char *out, size_t outlen)
+{
+	const char *argv[] = { tu_bin("tools/ivshmem-client"), "-S", sock,
+			       "-n", "2", opt, arg, NULL };
+
+	return tu_run(argv, out, outlen, 15);
+}
+
+void iu_spawn_our_wait(struct iu_proc *p, const char *tag, const char *sock,
+		       const char *vector, const char *timeout_s)
+{
+	const char *argv[] = { tu_bin("tools/ivshmem-client"), "-S", sock,
+			       "-n", "2", "--wait", vector, "--timeout",
+			       timeout_s, NULL };
+
+	iu_spawn(p, tag, argv, 0);
+}
+
 void iu_spawn(struct iu_proc *p, const char *tag, const char *const *argv,
 	      int with_stdin)
 {

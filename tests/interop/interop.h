@@ -43,6 +43,18 @@ struct iu_proc {
 void iu_spawn(struct iu_proc *p, const char *tag, const char *const *argv,
 	      int with_stdin);
 
+/*
+ * Our ivshmem-client on server 'sock' with 2 vectors, one option and its
+ * argument (--dump, --ring ...): run to the end, output in out; its exit
+ * status, as tu_run().
+ */
+int iu_our_client(const char *sock, const char *opt, const char *arg,
+		  char *out, size_t outlen);
+
+/* Start our ivshmem-client --wait VECTOR --timeout SECONDS on 'sock'. */
+void iu_spawn_our_wait(struct iu_proc *p, const char *tag, const char *sock,
+		       const char *vector, const char *timeout_s);
+
 /* Write a line to its stdin (adds the newline). */
 void iu_send(struct iu_proc *p, const char *line);
 

@@ -72,17 +72,7 @@ int main(void)
 	iu_peer_connect(&o, "O", srv.socket_path, 2);
 
 	/* P: our ivshmem-client, waiting for its vector 1. */
-	argv[0] = tu_bin("tools/ivshmem-client");
-	argv[1] = "-S";
-	argv[2] = srv.socket_path;
-	argv[3] = "-n";
-	argv[4] = "2";
-	argv[5] = "--wait";
-	argv[6] = "1";
-	argv[7] = "--timeout";
-	argv[8] = "30";
-	argv[9] = NULL;
-	iu_spawn(&waiter, "client-wait", argv, 0);
+	iu_spawn_our_wait(&waiter, "client-wait", srv.socket_path, "1", "30");
 	p_id = iu_expect_event(&o, IVSHMEM_EV_PEER_JOINED, -1, T_MS).peer;
 
 	/* Q: QEMU's ivshmem-client; stdbuf, or its printf()s sit in a buffer. */
@@ -117,15 +107,7 @@ int main(void)
 
 	/* Ours ring it: our ivshmem-client on vector 1, libivshmem on 0. */
 	snprintf(cmd, sizeof(cmd), "%d:1", q_id);
-	argv[0] = tu_bin("tools/ivshmem-client");
-	argv[1] = "-S";
-	argv[2] = srv.socket_path;
-	argv[3] = "-n";
-	argv[4] = "2";
-	argv[5] = "--ring";
-	argv[6] = cmd;
-	argv[7] = NULL;
-	rc = tu_run(argv, out, sizeof(out), 15);
+	rc = iu_our_client(srv.socket_path, "--ring", cmd, out, sizeof(out));
 	CHECK(rc == 0, "--ring %s exited %d:\n%s", cmd, rc, out);
 	/* It names itself as the sender: an eventfd carries none. */
 	snprintf(cmd, sizeof(cmd), "receive notification from peer_id=%d "

@@ -18,14 +18,6 @@ static struct iu_proc server;
 static char sock[128];
 
 /* Run our ivshmem-client with one option; returns its exit status. */
-static int client(const char *opt, const char *arg, char *out, size_t outlen)
-{
-	const char *argv[] = { tu_bin("tools/ivshmem-client"), "-S", sock,
-			       "-n", "2", opt, arg, NULL };
-
-	return tu_run(argv, out, outlen, 15);
-}
-
 static int parse_own_id(const char *dump)
 {
 	const char *at = strstr(dump, "own id: ");
@@ -101,7 +93,7 @@ int main(void)
 	CHECK(ivshmem_peers(a.iv, NULL, 0) == 0, "A: peers before anyone");
 
 	/* Our ivshmem-client --dump sees A and its 2 vectors. */
-	rc = client("--dump", NULL, out, sizeof(out));
+	rc = iu_our_client(sock, "--dump", NULL, out, sizeof(out));
 	printf("ivshmem-client --dump:\n%s", out);
 	CHECK(rc == 0, "--dump exited %d:\n%s", rc, out);
 	CHECK(strstr(out, "shared memory: 4194304 bytes"), "size:\n%s", out);
@@ -139,21 +131,11 @@ int main(void)
 	iu_expect_rung(&a, 1ULL << 0, T_MS);
 
 	/* C: our ivshmem-client --wait 1, rung by another of ours. */
-	argv[0] = tu_bin("tools/ivshmem-client");
-	argv[1] = "-S";
-	argv[2] = sock;
-	argv[3] = "-n";
-	argv[4] = "2";
-	argv[5] = "--wait";
-	argv[6] = "1";
-	argv[7] = "--timeout";
-	argv[8] = "10";
-	argv[9] = NULL;
-	iu_spawn(&waiter, "client-wait", argv, 0);
+	iu_spawn_our_wait(&waiter, "client-wait", sock, "1", "10");
 	c_id = iu_expect_event(&a, IVSHMEM_EV_PEER_JOINED, -1, T_MS).peer;
 	iu_expect_event(&b, IVSHMEM_EV_PEER_JOINED, c_id, T_MS);
 
-	rc = client("--dump", NULL, out, sizeof(out));
+	rc = iu_our_client(sock, "--dump", NULL, out, sizeof(out));
 	printf("ivshmem-client --dump:\n%s", out);
 	CHECK(rc == 0 && strstr(out, "peers: 3\n"), "--dump (%d):\n%s", rc,
 	      out);
@@ -164,7 +146,7 @@ int main(void)
 	CHECK(iu_expect_come_and_go(&a, T_MS) == dump_id, "A: not --dump");
 
 	snprintf(arg, sizeof(arg), "%d:1", c_id);
-	rc = client("--ring", arg, out, sizeof(out));
+	rc = iu_our_client(sock, "--ring", arg, out, sizeof(out));
 	CHECK(rc == 0, "--ring %s exited %d:\n%s", arg, rc, out);
 	iu_expect_come_and_go(&a, T_MS);
 	rc = iu_wait_exit(&waiter, T_MS);
@@ -181,19 +163,18 @@ int main(void)
 
 	/* Our ivshmem-client rings libivshmem: one vector, then all. */
 	snprintf(arg, sizeof(arg), "%d:0", ivshmem_id(a.iv));
-	rc = client("--ring", arg, out, sizeof(out));
+	rc = iu_our_client(sock, "--ring", arg, out, sizeof(out));
 	CHECK(rc == 0, "--ring %s exited %d:\n%s", arg, rc, out);
 	iu_expect_rung(&a, 1ULL << 0, T_MS);
 	iu_expect_come_and_go(&a, T_MS);
-	rc = client("--ring", "all:all", out, sizeof(out));
+	rc = iu_our_client(sock, "--ring", "all:all", out, sizeof(out));
 	CHECK(rc == 0, "--ring all:all exited %d:\n%s", rc, out);
 	iu_expect_rung(&a, 3, T_MS);
 	iu_expect_rung(&b, 3, T_MS);
 	iu_expect_come_and_go(&a, T_MS);
 
 	/* A ring from libivshmem to our ivshmem-client --wait 0. */
-	argv[6] = "0";
-	iu_spawn(&waiter0, "client-wait0", argv, 0);
+	iu_spawn_our_wait(&waiter0, "client-wait0", sock, "0", "10");
 	ring_id = iu_expect_event(&a, IVSHMEM_EV_PEER_JOINED, -1, T_MS).peer;
 	/* Every ring so far left with its peer: none is pending. */
 	iu_peer_idle(&a, 100);
