@@ -124,6 +124,13 @@ void bench_shared_free(void *p, size_t size);
  */
 void bench_watchdog(unsigned seconds, const char *what);
 
+/*
+ * All of buf to / from fd, across short writes and reads and EINTR:
+ * 0, -errno, or -EIO (wrote nothing) / -EPIPE (end of file).
+ */
+int bench_write_full(int fd, const void *buf, size_t len);
+int bench_read_full(int fd, void *buf, size_t len);
+
 /* Has the child exited (it is not reaped)? */
 int bench_child_dead(pid_t pid);
 

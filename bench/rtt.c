@@ -96,40 +96,6 @@ struct rtt_run {
 
 /* ---- fds ---- */
 
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int eventfd_open(struct rtt_run *r)
 {
 	int a = eventfd(0, EFD_CLOEXEC), b = eventfd(0, EFD_CLOEXEC);
@@ -152,17 +118,17 @@ static int eventfd_child(void *arg)
 	uint64_t v;
 
 	for (;;)
-		if (read_full(r->c_rd, &v, sizeof(v)) < 0 ||
-		    write_full(r->c_wr, &v, sizeof(v)) < 0)
+		if (bench_read_full(r->c_rd, &v, sizeof(v)) < 0 ||
+		    bench_write_full(r->c_wr, &v, sizeof(v)) < 0)
 			return 1;
 }
 
 static int eventfd_ping(struct rtt_run *r)
 {
 	uint64_t v = 1;
-	int rc = write_full(r->p_wr, &v, sizeof(v));
+	int rc = bench_write_full(r->p_wr, &v, sizeof(v));
 
-	return rc ? rc : read_full(r->p_rd, &v, sizeof(v));
+	return rc ? rc : bench_read_full(r->p_rd, &v, sizeof(v));
 }
 
 static int socketpair_open(struct rtt_run *r)
@@ -202,16 +168,16 @@ static int stream_child(void *arg)
 	struct rtt_run *r = arg;
 
 	for (;;)
-		if (read_full(r->c_rd, r->buf, r->size) < 0 ||
-		    write_full(r->c_wr, r->buf, r->size) < 0)
+		if (bench_read_full(r->c_rd, r->buf, r->size) < 0 ||
+		    bench_write_full(r->c_wr, r->buf, r->size) < 0)
 			return 1;
 }
 
 static int stream_ping(struct rtt_run *r)
 {
-	int rc = write_full(r->p_wr, r->buf, r->size);
+	int rc = bench_write_full(r->p_wr, r->buf, r->size);
 
-	return rc ? rc : read_full(r->p_rd, r->buf, r->size);
+	return rc ? rc : bench_read_full(r->p_rd, r->buf, r->size);
 }
 
 /* ---- rtt.spin ---- */

@@ -122,40 +122,16 @@ static int stream_child(void *arg)
 	struct tput_run *r = arg;
 
 	for (;;) {
-		uint8_t *p = r->buf;
-		size_t left = r->size;
-
-		while (left) {
-			ssize_t n = read(r->c_fd, p, left);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return 1;
-			p += n;
-			left -= (size_t)n;
-		}
+		if (bench_read_full(r->c_fd, r->buf, r->size) < 0)
+			return 1;
 		delivered(r, good(r->buf, r->size, r->size, r->expect));
 	}
 }
 
 static int stream_send(struct tput_run *r, uint64_t seq)
 {
-	const uint8_t *p = r->buf;
-	size_t left = r->size;
-
 	fill(r->buf, r->size, seq);
-	while (left) {
-		ssize_t n = write(r->p_fd, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		left -= (size_t)n;
-	}
-	return 0;
+	return bench_write_full(r->p_fd, r->buf, r->size);
 }
 
 /* ---- mailbox ---- */
