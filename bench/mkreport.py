@@ -204,6 +204,24 @@ def series(res, name, key):
     return sorted(pts)
 
 
+def curves(res, names, key, divisor, tmp, ext):
+    """gnuplot clauses, one per figure in names: key/divisor by size,
+    written to a data file in tmp."""
+    out = []
+    for name in names:
+        pts = series(res, name, key)
+        if not pts:
+            continue
+        path = os.path.join(tmp, "%s.%s" % (name, ext))
+        with open(path, "w") as f:
+            for s, v in pts:
+                f.write("%d %f\n" % (s, v / divisor))
+        out.append("'%s' using 1:2 with linespoints lw 2 lc rgb '%s' "
+                   "title '%s'" % (path, COLORS[len(out) % len(COLORS)],
+                                   name))
+    return out
+
+
 def plot(data, png, tmp):
     res = data["results"]
     lines = [
@@ -217,18 +235,7 @@ def plot(data, png, tmp):
         "set xtics ('64' 64, '4K' 4096, '64K' 65536, '1M' 1048576)",
         "set xlabel 'message size (bytes)'",
     ]
-    lat = []
-    for name in LAT_PLOT:
-        pts = series(res, name, "p50")
-        if not pts:
-            continue
-        path = os.path.join(tmp, name + ".lat")
-        with open(path, "w") as f:
-            for s, v in pts:
-                f.write("%d %f\n" % (s, v / 1000.0))
-        lat.append("'%s' using 1:2 with linespoints lw 2 lc rgb '%s' "
-                   "title '%s'" % (path, COLORS[len(lat) % len(COLORS)],
-                                   name))
+    lat = curves(res, LAT_PLOT, "p50", 1000.0, tmp, "lat")
     for name in LAT_FLAT:
         for r in res:
             if r["name"] == name and r["unit"] == "ns":
@@ -243,18 +250,7 @@ def plot(data, png, tmp):
     ]
     if lat:
         lines.append("plot " + ", ".join(lat))
-    tput = []
-    for name in TPUT_PLOT:
-        pts = series(res, name, "value")
-        if not pts:
-            continue
-        path = os.path.join(tmp, name + ".tput")
-        with open(path, "w") as f:
-            for s, v in pts:
-                f.write("%d %f\n" % (s, v))
-        tput.append("'%s' using 1:2 with linespoints lw 2 lc rgb '%s' "
-                    "title '%s'" % (path, COLORS[len(tput) % len(COLORS)],
-                                    name))
+    tput = curves(res, TPUT_PLOT, "value", 1.0, tmp, "tput")
     lines += [
         "set title 'one-way throughput'",
         "set ylabel 'MB/s (10^6 bytes/s of payload)'",
