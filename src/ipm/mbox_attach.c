@@ -152,17 +152,15 @@ static void attach_queues(struct mbox *mb)
 
 		if (o == mb->me)
 			continue;
-		mb->in[o] = mbox_queue_at(mb, o, mb->me);
-		mb->out[o] = mbox_queue_at(mb, mb->me, o);
 		/* In: skip whatever was left for the slot's last owner. */
-		in = mbox_ctl(mb, o, mb->me);
+		in = mb->in[o] = mbox_queue_at(mb, o, mb->me);
 		h = atomic_load(&in->head) & ~(uint64_t)(IPM_LINE - 1);
 		mb->tail[o] = h;
 		atomic_store_explicit(&in->tail, h, memory_order_release);
 		atomic_store_explicit(&in->cgen, mb->token,
 				      memory_order_release);
 		/* Out: continue from the consumer's tail. */
-		out = mbox_ctl(mb, mb->me, o);
+		out = mb->out[o] = mbox_queue_at(mb, mb->me, o);
 		h = atomic_load(&out->head);
 		t = atomic_load(&out->tail);
 		if (h % IPM_LINE || t % IPM_LINE || h - t > cap)

@@ -46,6 +46,13 @@ static void drop(struct mbox *mb, unsigned s, uint64_t head)
 			      memory_order_release);
 }
 
+/* The stamp of the record at 'at', with the record's fields behind it. */
+static uint64_t stamp_at(const uint8_t *at)
+{
+	return atomic_load_explicit(ipm_rec_end((void *)at),
+				    memory_order_acquire);
+}
+
 /* Does a record stamp 'end' say a record starts at index t? */
 static int stamp_new(uint64_t end, uint64_t t, uint64_t cap)
 {
@@ -69,9 +76,8 @@ static int next_rec(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
 		    const uint8_t *ring, uint64_t t, uint64_t off,
 		    uint64_t cap, struct ipm_rec *rec, uint64_t *head)
 {
-	uint8_t *at = (uint8_t *)ring + off;
-	uint64_t end = atomic_load_explicit(ipm_rec_end(at),
-					    memory_order_acquire);
+	const uint8_t *at = ring + off;
+	uint64_t end = stamp_at(at);
 
 	if (!stamp_new(end, t, cap)) {
 		if (!mb->heads_due)
@@ -84,8 +90,7 @@ static int next_rec(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
 		*head = head_of(ctl, t, cap);
 		if (*head == t)
 			return 0;
-		end = atomic_load_explicit(ipm_rec_end(at),
-					   memory_order_acquire);
+		end = stamp_at(at);
 		if (!stamp_new(end, t, cap))
 			return -1;
 	}
@@ -196,9 +201,7 @@ int mbox_pending(struct mbox *mb, int heads)
 
 		if (s == mb->me)
 			continue;
-		end = atomic_load_explicit(ipm_rec_end(mbox_data(mb, s, mb->me) +
-						       t % cap),
-					   memory_order_acquire);
+		end = stamp_at(mbox_data(mb, s, mb->me) + t % cap);
 		if (stamp_new(end, t, cap))
 			return 1;
 		if (heads && head_of(mbox_ctl(mb, s, mb->me), t, cap) != t) {

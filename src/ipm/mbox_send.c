@@ -134,6 +134,17 @@ static int consumed(struct mbox *mb, unsigned r, uint64_t end)
 }
 
 /*
+ * When a waiting send gives up: read the clock the first time it is
+ * needed (*deadline 0: not yet; -1: never).
+ */
+static long long deadline_of(const struct ipm *ipm, long long *deadline)
+{
+	if (!*deadline)
+		*deadline = ipm_now_ms() + ipm->cfg.send_timeout_ms;
+	return *deadline;
+}
+
+/*
  * The queue is full (or the receiver's tail makes no sense): wait for
  * room if 'wait', else tell whether the receiver is still there.
  */
@@ -141,7 +152,6 @@ static int put_slow(struct ipm *ipm, struct mbox *mb, int wait, unsigned r,
 		    uint64_t dst, int id, const void *data, size_t size,
 		    long long *deadline)
 {
-	const int timeout = ipm->cfg.send_timeout_ms;
 	struct ipm_slot *self = &mb->slots[mb->me];
 
 	for (;;) {
@@ -153,9 +163,8 @@ static int put_slow(struct ipm *ipm, struct mbox *mb, int wait, unsigned r,
 			return still_there(mb, r, dst) ? -EBUSY : -ENOTCONN;
 		}
 		atomic_store(&self->wants_ack, 1);
-		if (!*deadline)
-			*deadline = ipm_now_ms() + timeout;
-		if (*deadline >= 0 && ipm_now_ms() >= *deadline) {
+		if (deadline_of(ipm, deadline) >= 0 &&
+		    ipm_now_ms() >= *deadline) {
 			atomic_store(&self->wants_ack, 0);
 			return -ETIMEDOUT;
 		}
@@ -178,8 +187,7 @@ static int wait_completed(struct ipm *ipm, struct mbox *mb, unsigned r,
 	uint64_t end = mb->head[r];
 	int rc = 0;
 
-	if (!deadline)
-		deadline = ipm_now_ms() + ipm->cfg.send_timeout_ms;
+	deadline_of(ipm, &deadline);
 	atomic_store(&self->wants_ack, 1);
 	atomic_thread_fence(memory_order_seq_cst);
 	while (!consumed(mb, r, end)) {
@@ -209,8 +217,8 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	      size_t size)
 {
 	struct mbox *mb = mbox_of(ipm);
-	/* The clock costs as much as the rest of a send: read it only once
-	 * we have to wait. 0: not read yet; -1: no deadline. */
+	/* The clock is read only if we wait (deadline_of): it costs as
+	 * much as the rest of a send. */
 	long long deadline = ipm->cfg.send_timeout_ms < 0 ? -1 : 0;
 	uint64_t dst;
 	int slot, rc;
