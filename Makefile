@@ -1,6 +1,10 @@
 # Thin wrapper around CMake + CTest. `make check` is what CI runs.
 BUILD   ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
+# make fuzz: seconds per fuzz target.
+FUZZ_SECONDS ?= 60
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # make bench: the VM figures too (0: without them), their guests' packages.
@@ -8,7 +12,7 @@ BENCH_VM ?= 1
 IVSHMEM_VM_CACHE ?= /var/cache/ivshmem-ipm/vm
 VM_ARCHES := x86_64 aarch64
 
-.PHONY: all build deps check check-asan demo vm-demo bench bench-images clean
+.PHONY: all build deps check check-asan check-tsan fuzz demo vm-demo bench bench-images clean
 
 all: build
 
@@ -33,11 +37,25 @@ check-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE vm
 
+# Every fuzz target under libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS
+# each; findings land in $(FUZZ_BUILD)/fuzz/NAME/.
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DIVSHMEM_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 demo: build
 	./scripts/demo.sh $(BUILD)
 
 # Two aarch64 Linux guests on our server (tests/vm builds them).
-vm-demo: build
+vm-# Every fuzz target under libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS
+# each; findings land in $(FUZZ_BUILD)/fuzz/NAME/.
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DIVSHMEM_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+demo: build
 	./scripts/vm-demo.sh $(BUILD)
 
 # The figures (table on stderr) and docs/BENCHMARKS.md + docs/bench.png,
@@ -59,4 +77,4 @@ bench-images:
 	done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)
