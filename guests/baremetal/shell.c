@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+#include "io.h"
+#include "notify.h"
+#include "print.h"
+#include "shell.h"
+#include "string.h"
+#include "timer.h"
+#include "uart.h"
+
+#define PROMPT "baremetal:~$ "
+#define LINE_MAX 128
+#define ARGS_MAX 4
+
+struct shell {
+	struct platform_ops *ops;
+	struct notify *n;
+	char line[LINE_MAX];
+	unsigned len;
+};
+
+static int have_device(struct shell *sh)
+{
+	if (sh->ops->mem)
+		return 1;
+	printf("no ivshmem-doorbell device\n");
+	return 0;
+}
+
+static int parse_peer(const char *s, uint16_t *peer)
+{
+	uint64_t v;
+
+	if (parse_u64(s, &v) || v > 0xffff) {
+		printf("invalid peer id '%s' (0 to 65535)\n", s);
+		return -EINVAL;
+	}
+	*peer = (uint16_t)v;
+	return 0;
+}
+
+/* A 32-bit word's offset in the region: aligned and inside it. */
+static int parse_offset(struct shell *sh, const char *s, uint64_t *off)
+{
+	if (parse_u64(s, off) || *off % 4 || *off > sh->ops->size - 4) {
+		printf("invalid offset '%s': a multiple of 4 below %zu\n", s,
+		       sh->ops->size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void cmd_ivshmem(struct shell *sh)
+{
+	/* Zephyr's lines, as ipm-shell prints them. */
+	printf("IVshmem up and running: \n"
+	       "\tShared memory: %p of size %zu bytes\n"
+	       "\tPeer id: %u\n"
+	       "\tNotification vectors: %u\n", (void *)sh->ops->mem,
+	       sh->ops->size, sh->ops->id, sh->ops->vectors);
+}
+
+static void cmd_ring(struct shell *sh, const char *peer_s, const char *vec_s)
+{
+	uint16_t peer;
+	uint64_t vector = 0;
+
+	if (parse_peer(peer_s, &peer))
+		return;
+	if (vec_s && (parse_u64(vec_s, &vector) || vector >= 65536)) {
+		printf("invalid vector '%s'\n", vec_s);
+		return;
+	}
+	sh->ops->ring(sh->ops->ctx, peer, (uint16_t)vector);
+}
+
+static void cmd_peek_poke(struct shell *sh, const char *off_s,
+			  const char *val_s)
+{
+	volatile uint32_t *word;
+	uint64_t off, val;
+
+	if (parse_offset(sh, off_s, &off))
+		return;
+	word = (volatile uint32_t *)((uintptr_t)sh->ops->mem + off);
+	if (val_s) {
+		if (parse_u64(val_s, &val) || val > 0xffffffffu) {
+			printf("invalid value '%s': 32 bits\n", val_s);
+			return;
+		}
+		*word = (uint32_t)val;
+		mb();
+	}
+	printf("shm[0x%lx] = 0x%08x\n", off, *word);
+}
+
+static void cmd_notify(struct shell *sh, const char *mode)
+{
+	int rc = 0;
+
+	if (mode && !strcmp(mode, "poll"))
+		rc = notify_use(sh->n, NOTIFY_POLL);
+	else if (mode && !strcmp(mode, "its"))
+		rc = notify_use(sh->n, NOTIFY_ITS);
+	else if (mode)
+		rc = -EINVAL;
+	if (rc)
+		printf("notify %s: error %d\n", mode, rc);
+	printf("notifications: %s\n", notify_mode_name(sh->n->mode));
+}
+
+/*
+ * What notify.h relies on: QEMU marks a doorbell for a masked vector
+ * pending in the PBA, and unmasking sends its message. Ring ourselves
+ * with the vector masked, show its PBA bit, unmask: the notification then
+ * arrives the usual way.
+ */
+static void cmd_pending(struct shell *sh, const char *vec_s)
+{
+	const struct ivshmem *iv = sh->n->iv;
+	uint64_t v, deadline = timer_now_ms() + 1000;
+	int pending;
+
+	if (parse_u64(vec_s, &v) || v >= iv->vectors) {
+		printf("invalid vector '%s': we have %u\n", vec_s, iv->vectors);
+		return;
+	}
+	ivshmem_msix_mask(iv, (unsigned)v, 1);
+	ivshmem_ring(iv, iv->id, (uint16_t)v);
+	/* QEMU's main loop delivers it: wait a little. */
+	while (!(pending = ivshmem_msix_pending(iv, (unsigned)v)) &&
+	       timer_now_ms() < deadline)
+		;
+	printf("vector %lu masked, rung: PBA bit %d\n", v, pending);
+	ivshmem_msix_mask(iv, (unsigned)v, 0);
+	printf("vector %lu unmasked: PBA bit %d\n", v,
+	       ivshmem_msix_pending(iv, (unsigned)v));
+}
+
+static void help(void)
+{
+	printf("ivshmem                   the region, our peer id and vectors\n"
+	       "ivshmem_ipm_send PEER     ring PEER's vector 0\n"
+	       "ring PEER VECTOR          ring PEER's VECTOR\n"
+	       "peek OFFSET               read the region's 32-bit word\n"
+	       "poke OFFSET VALUE         write it\n"
+	       "notify [poll|its]         how notifications arrive\n"
+	       "pending VECTOR            ring ourselves masked: the PBA bit\n"
+	       "uptime                    milliseconds since QEMU started\n");
+}
+
+static void run(struct shell *sh, char **argv, int argc)
+{
+	const char *cmd = argv[0];
+
+	if (!strcmp(cmd, "help")) {
+		help();
+	} else if (!strcmp(cmd, "uptime") && argc == 1) {
+		printf("uptime: %lu ms\n", timer_now_ms());
+	} else if (!strcmp(cmd, "notify") && argc <= 2) {
+		if (have_device(sh))
+			cmd_notify(sh, argc == 2 ? argv[1] : 0);
+	} else if (!have_device(sh)) {
+		return;
+	} else if (!strcmp(cmd, "ivshmem") && argc == 1) {
+		cmd_ivshmem(sh);
+	} else if (!strcmp(cmd, "ivshmem_ipm_send") && argc == 2) {
+		cmd_ring(sh, argv[1], 0);
+	} else if (!strcmp(cmd, "ring") && argc == 3) {
+		cmd_ring(sh, argv[1], argv[2]);
+	} else if (!strcmp(cmd, "peek") && argc == 2) {
+		cmd_peek_poke(sh, argv[1], 0);
+	} else if (!strcmp(cmd, "pending") && argc == 2) {
+		cmd_pending(sh, argv[1]);
+	} else if (!strcmp(cmd, "poke") && argc == 3) {
+		cmd_peek_poke(sh, argv[1], argv[2]);
+	} else {
+		printf("%s: unknown command or wrong arguments (try help)\n",
+		       cmd);
+	}
+}
+
+/* Split the line in place at spaces and tabs. */
+static void execute(struct shell *sh)
+{
+	char *argv[ARGS_MAX + 1];
+	int argc = 0;
+	char *p = sh->line;
+
+	sh->line[sh->len] = '\0';
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		if (argc == ARGS_MAX + 1) {
+			printf("too many arguments\n");
+			return;
+		}
+		argv[argc++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	if (argc)
+		run(sh, argv, argc);
+}
+
+static void input(struct shell *sh, char c)
+{
+	if (c == '\r' || c == '\n') {
+		uart_putc('\n');
+		execute(sh);
+		sh->len = 0;
+		printf(PROMPT);
+	} else if (c == '\b' || c == 0x7f) {
+		if (sh->len) {
+			sh->len--;
+			printf("\b \b");
+		}
+	} else if (c >= 0x20 && c < 0x7f && sh->len < LINE_MAX - 1) {
+		sh->line[sh->len++] = c;
+		uart_putc(c);
+	}
+}
+
+/* On a line of its own, then the prompt and the half-typed line again. */
+static void notified(struct shell *sh, int vector)
+{
+	uart_putc('\n');
+	if (vector == 0)
+		printf("Received IPM notification over IVSHMEM\n");
+	else
+		printf("Received notification on vector %d\n", vector);
+	sh->line[sh->len] = '\0';
+	printf(PROMPT "%s", sh->line);
+}
+
+void shell_run(struct platform_ops *ops, struct notify *n)
+{
+	struct shell sh = { .ops = ops, .n = n };
+	int c, vector;
+
+	printf(PROMPT);
+	for (;;) {
+		int busy = 0;
+
+		while ((c = uart_getc()) >= 0) {
+			input(&sh, (char)c);
+			busy = 1;
+		}
+		if (ops->mem && (vector = ops->wait(ops->ctx, 0)) >= 0) {
+			notified(&sh, vector);
+			busy = 1;
+		}
+		if (!busy) {
+			if (ops->mem)
+				ops->relax(ops->ctx);
+			else
+				__asm__ volatile("yield");
+		}
+	}
+}

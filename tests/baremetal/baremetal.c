@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bare-metal aarch64 guest (guests/baremetal) on our server under
+ * qemu-system-aarch64 -accel tcg: it finds the ivshmem-doorbell device by
+ * itself (PCI ECAM, BARs, MSI-X) and exchanges doorbells both ways with
+ * host peers (ipm-shell in doorbell mode, ivshmem-client --ring) and with
+ * a second bare-metal guest, in both notification modes (MSI-X through
+ * the GICv3 ITS, and MSI-X writes to RAM polled), and words of the shared
+ * region both ways, at its first and last word, also in a 1 GiB region
+ * (BAR2 in the 64-bit window).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "testutil.h"
+
+#define PROMPT "baremetal:~$ "
+#define LINE_IPM "Received IPM notification over IVSHMEM"
+#define WAIT_MS 10000
+
+static int under_ci(void)
+{
+	const char *ci = getenv("CI");
+
+	return ci && *ci;
+}
+
+static void skip(const char *why)
+{
+	fprintf(stderr, "%s: %s\n", under_ci() ? "FAIL (CI is set)" : "SKIP",
+		why);
+	exit(under_ci() ? 1 : 77);
+}
+
+static const char *find_qemu(void)
+{
+	static char found[4096];
+	const char *env = getenv("IVSHMEM_QEMU_AARCH64");
+	const char *path = getenv("PATH");
+
+	if (env && *env)
+		return access(env, X_OK) == 0 ? env : NULL;
+	for (path = path ? path : "/usr/bin:/bin"; *path;) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(found, sizeof(found), "%.*s/qemu-system-aarch64",
+			 (int)n, path);
+		if (n && access(found, X_OK) == 0)
+			return found;
+		path += n + (path[n] == ':');
+	}
+	return NULL;
+}
+
+struct guest {
+	struct con con;
+	char name[32];
+	char chardev[160];
+	unsigned id;
+	unsigned long long size;
+	long long boot_ns;	/* exec to the shell's prompt */
+	unsigned long long ready_us;	/* the guest's own figure */
+};
+
+static const char *qemu;
+
+/* Boot the guest on the server at sock and read its `ivshmem` lines. */
+static void guest_boot(struct guest *g, const char *name, const char *sock)
+{
+	long long t0 = tu_now_ns();
+
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(g->chardev, sizeof(g->chardev),
+		 "socket,path=%s,id=ivs", sock);
+	con_spawn(&g->con, g->name, (const char *const[]){
+		qemu, "-machine", "virt,gic-version=3", "-cpu", "cortex-a53",
+		"-accel", "tcg", "-m", "64", "-nodefaults", "-display", "none",
+		"-serial", "stdio", "-kernel", IVSHMEM_BAREMETAL_ELF,
+		"-chardev", g->chardev,
+		"-device", "ivshmem-doorbell,chardev=ivs,vectors=2", NULL });
+	g->ready_us = con_number_after(&g->con, "ready after ", WAIT_MS);
+	con_must(&g->con, PROMPT, WAIT_MS);
+	g->boot_ns = tu_now_ns() - t0;
+	CHECK(!strstr(g->con.buf, "exception"), "%s faulted", name);
+
+	con_send(&g->con, "ivshmem");
+	con_must(&g->con, "IVshmem up and running:", WAIT_MS);
+	con_must(&g->con, "\tShared memory: 0x", WAIT_MS);
+	g->size = con_number_after(&g->con, " of size ", WAIT_MS);
+	g->id = (unsigned)con_number_after(&g->con, "\tPeer id: ", WAIT_MS);
+	CHECK(con_number_after(&g->con, "\tNotification vectors: ",
+			       WAIT_MS) == 2, "%s: not 2 vectors", name);
+	con_must(&g->con, PROMPT, WAIT_MS);
+}
+
+static void guest_mode(struct guest *g, const char *mode)
+{
+	char want[64];
+
+	con_send(&g->con, "notify %s", mode);
+	snprintf(want, sizeof(want), "notifications: %s", mode);
+	con_must(&g->con, want, WAIT_MS);
+	con_must(&g->con, PROMPT, WAIT_MS);
+}
+
+/* The guest's view of the word at off. */
+static uint32_t guest_peek(struct guest *g, unsigned long long off)
+{
+	char want[64];
+
+	con_send(&g->con, "peek 0x%llx", off);
+	snprintf(want, sizeof(want), "shm[0x%llx] = ", off);
+	return (uint32_t)con_number_after(&g->con, want, WAIT_MS);
+}
+
+static void guest_poke(struct guest *g, unsigned long long off, uint32_t v)
+{
+	char want[64];
+
+	con_send(&g->con, "poke 0x%llx 0x%x", off, v);
+	snprintf(want, sizeof(want), "shm[0x%llx] = ", off);
+	CHECK(con_number_after(&g->con, want, WAIT_MS) == v,
+	      "%s: poke 0x%llx did not read back", g->name, off);
+}
+
+/*
+ * `ivshmem_ipm_send to` on from until to prints the sample's line. A
+ * peer learns of a newcomer from the server asynchronously: until then
+ * its doorbell goes nowhere, so a few tries may be needed (each 1 s).
+ */
+static int ring_until_heard(struct con *from, struct con *to, unsigned peer)
+{
+	for (int tries = 1; tries <= 10; tries++) {
+		con_skip(to, 0);
+		con_send(from, "ivshmem_ipm_send %u", peer);
+		if (con_expect(to, LINE_IPM, 1000))
+			return tries;
+	}
+	CHECK(0, "%s rang peer %u (%s) 10 times, it printed nothing",
+	      from->name, peer, to->name);
+	return 0;
+}
+
+/* Nothing more arrives on c within ms (one ring, one line). */
+static void quiet(struct con *c, const char *text, int ms)
+{
+	CHECK(!con_expect(c, text, ms), "%s printed \"%s\" again", c->name,
+	      text);
+}
+
+static volatile uint32_t *map_region(const struct tu_server *srv,
+				     size_t *size)
+{
+	struct stat st;
+	void *p;
+	int fd = shm_open(srv->shm_name, O_RDWR, 0);
+
+	CHECK(fd >= 0, "shm_open %s: %s", srv->shm_name, strerror(errno));
+	CHECK(fstat(fd, &st) == 0, "fstat");
+	*size = (size_t)st.st_size;
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	close(fd);
+	return p;
+}
+
+/* Words both ways through the region, at off. */
+static void words(struct guest *g, volatile uint32_t *mem, size_t off,
+		  uint32_t seed)
+{
+	uint32_t got;
+
+	mem[off / 4] = seed;
+	__sync_synchronize();
+	got = guest_peek(g, off);
+	CHECK(got == seed, "%s read 0x%x at 0x%zx, the host wrote 0x%x",
+	      g->name, got, off, seed);
+	guest_poke(g, off, ~seed);
+	__sync_synchronize();
+	CHECK(mem[off / 4] == ~seed, "the host read 0x%x at 0x%zx, %s wrote "
+	      "0x%x", mem[off / 4], off, g->name, ~seed);
+}
+
+static void with_host_peers(void)
+{
+	struct tu_server srv;
+	static struct guest g;
+	static struct con host;
+	volatile uint32_t *mem;
+	size_t size;
+	unsigned host_id;
+	char out[4096], target[32];
+	const char *modes[] = { "its", "poll" };
+
+	tu_server_start(&srv, (const char *[]){ "-n", "2", NULL });
+	mem = map_region(&srv, &size);
+
+	con_spawn(&host, "ipm-shell", (const char *const[]){
+		tu_bin("tools/ipm-shell"), "-S", srv.socket_path, "-n", "2",
+		NULL });
+	con_send(&host, "ivshmem");
+	host_id = (unsigned)con_number_after(&host, "\tPeer id: ", WAIT_MS);
+
+	guest_boot(&g, "guest (with host peers)", srv.socket_path);
+	CHECK(g.size == size, "the guest's BAR2 is %llu bytes, the region %zu",
+	      g.size, size);
+	CHECK(g.id != host_id, "guest and host are both peer %u", g.id);
+	CHECK(strstr(g.con.buf, "notifications: its"), "the guest did not "
+	      "take the ITS at boot");
+	fprintf(stderr, "boot: %.1f ms from exec to the shell's prompt; "
+		"the guest was ready %llu us after QEMU's start\n",
+		g.boot_ns / 1e6, g.ready_us);
+
+	for (unsigned m = 0; m < 2; m++) {
+		int tries;
+
+		guest_mode(&g, modes[m]);
+		tries = ring_until_heard(&g.con, &host, host_id);
+		quiet(&host, LINE_IPM, 300);
+		fprintf(stderr, "%s: guest -> ipm-shell heard after %d "
+			"ring(s)\n", modes[m], tries);
+		tries = ring_until_heard(&host, &g.con, g.id);
+		quiet(&g.con, LINE_IPM, 300);
+		fprintf(stderr, "%s: ipm-shell -> guest heard after %d "
+			"ring(s)\n", modes[m], tries);
+
+		/* Vector 1, from a peer that joins just for it. */
+		snprintf(target, sizeof(target), "%u:1", g.id);
+		CHECK(tu_run((const char *const[]){
+			tu_bin("tools/ivshmem-client"), "-S", srv.socket_path,
+			"-n", "2", "--ring", target, NULL },
+			out, sizeof(out), 10) == 0, "ivshmem-client --ring "
+		      "%s: %s", target, out);
+		con_must(&g.con, "Received notification on vector 1", WAIT_MS);
+
+		/* Masked: QEMU sets the PBA bit; unmasked: delivered. */
+		con_send(&g.con, "pending 1");
+		con_must(&g.con, "vector 1 masked, rung: PBA bit 1", WAIT_MS);
+		con_must(&g.con, "vector 1 unmasked: PBA bit 0", WAIT_MS);
+		con_must(&g.con, "Received notification on vector 1", WAIT_MS);
+
+		words(&g, mem, 0, 0x1badb002u + m);
+		words(&g, mem, size - 4, 0xfeedf00du + m);
+	}
+
+	/* Bad input: refused with a line, and nothing breaks. */
+	con_send(&g.con, "peek 0x%zx", size);
+	con_must(&g.con, "invalid offset", WAIT_MS);
+	con_send(&g.con, "peek 0x102");
+	con_must(&g.con, "invalid offset", WAIT_MS);
+	con_send(&g.con, "ivshmem_ipm_send 70000");
+	con_must(&g.con, "invalid peer id", WAIT_MS);
+	con_send(&g.con, "ring 4242 0");	/* nobody: dropped */
+	con_send(&g.con, "frobnicate");
+	con_must(&g.con, "unknown command", WAIT_MS);
+	ring_until_heard(&g.con, &host, host_id);
+
+	con_close(&g.con);
+	con_close(&host);
+	munmap((void *)mem, size);
+	tu_server_stop(&srv);
+}
+
+/* Two guests on a 1 GiB region: BAR2 in the 64-bit window, and each
+ * other's doorbells and words, with the host looking on. */
+static void two_guests(void)
+{
+	struct tu_server srv;
+	static struct guest a, b;
+	volatile uint32_t *mem;
+	size_t size, last;
+
+	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "1G", NULL });
+	mem = map_region(&srv, &size);
+	guest_boot(&a, "guest A (1 GiB)", srv.socket_path);
+	guest_boot(&b, "guest B (1 GiB)", srv.socket_path);
+	CHECK(a.size == 1ull << 30 && b.size == 1ull << 30,
+	      "BAR2 sizes %llu and %llu, the region is 1 GiB", a.size,
+	      b.size);
+	CHECK(strstr(a.con.buf, "region 0x8000000000"), "guest A's BAR2 is "
+	      "not at the start of the 64-bit window");
+
+	guest_mode(&b, "poll");	/* one of each */
+	ring_until_heard(&a.con, &b.con, b.id);
+	ring_until_heard(&b.con, &a.con, a.id);
+
+	last = size - 4;
+	guest_poke(&a, last, 0xa5a5a5a5u);
+	CHECK(guest_peek(&b, last) == 0xa5a5a5a5u, "B did not see A's word");
+	CHECK(mem[last / 4] == 0xa5a5a5a5u, "the host did not see A's word");
+	guest_poke(&b, 4096, 0x5a5a5a5au);
+	CHECK(guest_peek(&a, 4096) == 0x5a5a5a5au, "A did not see B's word");
+
+	con_close(&a.con);
+	con_close(&b.con);
+	munmap((void *)mem, size);
+	tu_server_stop(&srv);
+}
+
+int main(void)
+{
+	qemu = find_qemu();
+	if (!qemu)
+		skip("qemu-system-aarch64 is not on PATH "
+		     "(nor IVSHMEM_QEMU_AARCH64)");
+	if (!IVSHMEM_BAREMETAL_ELF[0])
+		skip("the guest was not built: no aarch64-linux-gnu-gcc at "
+		     "configure time");
+	CHECK(access(IVSHMEM_BAREMETAL_ELF, R_OK) == 0, "%s: %s",
+	      IVSHMEM_BAREMETAL_ELF, strerror(errno));
+	with_host_peers();
+	two_guests();
+	return 0;
+}
