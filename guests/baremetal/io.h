@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Device register access and barriers. The guest runs with the MMU off,
- * so every data access is Device-nGnRnE: accesses to one device stay in
- * program order, and nothing is cached. Barriers order RAM against what
- * a device (or the host, through the shared region) sees.
+ * Device register access and barriers. Devices are mapped Device-nGnRE
+ * (mmu.c): accesses to one device stay in program order. RAM and the
+ * shared region are Normal memory: mb() orders them against what a device
+ * (or a peer, through the shared region) sees.
  */
 #ifndef BM_IO_H
 #define BM_IO_H

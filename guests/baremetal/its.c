@@ -45,6 +45,13 @@
 #define GITS_BASER_DEVICES 1
 #define GITS_BASER_COLLECTIONS 4
 
+/*
+ * The tables are in Normal write-back RAM (mmu.c): tell the GIC so, and it
+ * reads them coherently, no cache cleaning needed (QEMU: always).
+ */
+#define GICR_BASER_CACHED (7ull << 7 | 1ull << 10)	/* WB, inner shared */
+#define GITS_BASER_CACHED (7ull << 59 | 1ull << 10)
+
 #define LPI_BASE 8192		/* first LPI INTID */
 #define LPI_ID_BITS 14		/* INTIDs below 16384: 8192 LPIs */
 #define LPI_PRIO 0xa0
@@ -119,7 +126,7 @@ static void its_table(unsigned n, uint64_t *table)
 		return;
 	/* Keep type and entry size; 4 KiB pages, flat, one page. */
 	v &= 7ull << 56 | 0x1full << 48;
-	writeq(reg, v | GITS_VALID | (uintptr_t)table);
+	writeq(reg, v | GITS_VALID | GITS_BASER_CACHED | (uintptr_t)table);
 }
 
 static void redist_init(void)
@@ -131,8 +138,9 @@ static void redist_init(void)
 	/* LPIs enabled, one priority (RAM is zero: all else off). */
 	memset(lpi_config, LPI_PRIO | 1, sizeof(lpi_config));
 	writeq(GICR + GICR_PROPBASER, (uintptr_t)lpi_config |
-	       (LPI_ID_BITS - 1));
-	writeq(GICR + GICR_PENDBASER, (uintptr_t)lpi_pending);
+	       GICR_BASER_CACHED | (LPI_ID_BITS - 1));
+	writeq(GICR + GICR_PENDBASER, (uintptr_t)lpi_pending |
+	       GICR_BASER_CACHED);
 	mb();
 	writel(GICR + GICR_CTLR, GICR_CTLR_LPIS);
 
@@ -160,7 +168,8 @@ int its_init(struct notify *n)
 	for (unsigned i = 0; i < 8; i++)
 		its_table(i, (readq(ITS + GITS_BASER + 8 * i) >> 56 & 7) ==
 			  GITS_BASER_DEVICES ? its_devices : its_collections);
-	writeq(ITS + GITS_CBASER, GITS_VALID | (uintptr_t)its_cmdq);
+	writeq(ITS + GITS_CBASER, GITS_VALID | GITS_BASER_CACHED |
+	       (uintptr_t)its_cmdq);
 	writeq(ITS + GITS_CWRITER, 0);
 	writel(ITS + GITS_CTLR, 1);
 	/* A redistributor is named by its address or by CPU number (0). */

@@ -5,6 +5,7 @@
  * it is there, else by polling; `notify` switches.
  */
 #include "ivshmem.h"
+#include "mmu.h"
 #include "notify.h"
 #include "platform.h"
 #include "print.h"
@@ -13,7 +14,7 @@
 #include "uart.h"
 
 static struct ivshmem iv;
-static struct notify notify = { .iv = &iv };
+static struct notify notify;
 static struct platform_ops ops;
 
 void main(void);
@@ -21,13 +22,17 @@ void fault(uint64_t esr, uint64_t elr, uint64_t far, uint64_t kind);
 
 void main(void)
 {
-	uint64_t el;
+	uint64_t el, sctlr;
 	int rc;
 
+	mmu_init();
 	uart_init();
+	notify.iv = &iv;
 	__asm__ volatile("mrs %0, CurrentEL" : "=r"(el));
-	printf("ivshmem-ipm bare-metal guest: aarch64 EL%lu, timer %lu Hz\n",
-	       el >> 2 & 3, timer_hz());
+	__asm__ volatile("mrs %0, sctlr_el1" : "=r"(sctlr));
+	printf("ivshmem-ipm bare-metal guest: aarch64 EL%lu, MMU %s, "
+	       "timer %lu Hz\n", el >> 2 & 3, sctlr & 1 ? "on" : "off",
+	       timer_hz());
 	rc = ivshmem_init(&iv);
 	if (rc) {
 		printf("no ivshmem-doorbell device on PCI bus 0 (error %d)\n",

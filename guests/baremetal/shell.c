@@ -145,7 +145,7 @@ static void help(void)
 	       "poke OFFSET VALUE         write it\n"
 	       "notify [poll|its]         how notifications arrive\n"
 	       "pending VECTOR            ring ourselves masked: the PBA bit\n"
-	       "uptime                    milliseconds since QEMU started\n");
+	       "uptime                    milliseconds since the VM started\n");
 }
 
 static void run(struct shell *sh, char **argv, int argc)

@@ -2,7 +2,8 @@
 /*
  * Entry from QEMU's -kernel ELF loader: CPU 0 at EL1, MMU and caches off,
  * interrupts masked (they stay masked: see notify.h). Stack, .bss, the
- * exception vectors, then main().
+ * exception vectors, then main(), which turns the MMU on first. Until
+ * then every access is to Device memory: aligned ones only.
  */
 	.section .text.start, "ax"
 	.global _start

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The only libc the guest has (and the freestanding core may call):
- * memcpy, memset, plus the string helpers the shell uses. Byte loops:
- * with the MMU off, unaligned wide accesses would fault, and the compiler
- * must not turn these loops back into calls to themselves.
+ * memcpy, memset, plus the string helpers the shell uses. Plain byte
+ * loops, which the compiler must not turn back into calls to themselves.
  */
 #include "string.h"
 

@@ -7,7 +7,7 @@
 
 /* Counter ticks per second (CNTFRQ_EL0, which QEMU sets). */
 uint64_t timer_hz(void);
-/* Milliseconds since the counter started (at QEMU's start). */
+/* Milliseconds since the counter started (when the VM started). */
 uint64_t timer_now_ms(void);
 /* Microseconds, for finer figures. */
 uint64_t timer_now_us(void);

@@ -214,7 +214,7 @@ static void with_host_peers(void)
 	CHECK(strstr(g.con.buf, "notifications: its"), "the guest did not "
 	      "take the ITS at boot");
 	fprintf(stderr, "boot: %.1f ms from exec to the shell's prompt; "
-		"the guest was ready %llu us after QEMU's start\n",
+		"the guest was ready %llu us after the VM started\n",
 		g.boot_ns / 1e6, g.ready_us);
 
 	for (unsigned m = 0; m < 2; m++) {
