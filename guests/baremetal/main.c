@@ -4,6 +4,7 @@
  * notifications, then the shell. Notifications come through the ITS when
  * it is there, else by polling; `notify` switches.
  */
+#include "fdt.h"
 #include "ivshmem.h"
 #include "mmu.h"
 #include "notify.h"
@@ -33,6 +34,14 @@ void main(void)
 	printf("ivshmem-ipm bare-metal guest: aarch64 EL%lu, MMU %s, "
 	       "timer %lu Hz\n", el >> 2 & 3, sctlr & 1 ? "on" : "off",
 	       timer_hz());
+	rc = fdt_pci_host(FDT_QEMU_VIRT, &pci_ecam, &pci_mmio32, &pci_mmio64);
+	printf("PCI: ECAM 0x%lx, 32-bit window 0x%lx-0x%lx, 64-bit window ",
+	       pci_ecam, pci_mmio32.next, pci_mmio32.end - 1);
+	if (pci_mmio64.end)
+		printf("0x%lx-0x%lx", pci_mmio64.next, pci_mmio64.end - 1);
+	else
+		printf("none");
+	printf(" (%s)\n", rc ? "built in: no usable DTB" : "from the DTB");
 	rc = ivshmem_init(&iv);
 	if (rc) {
 		printf("no ivshmem-doorbell device on PCI bus 0 (error %d)\n",

@@ -3,13 +3,12 @@
 #include "pci.h"
 
 /*
- * QEMU's virt machine (2.12 and later, highmem on, the default) decodes
- * only the high ECAM: 256 buses at 256 GiB + 256 MiB. Its 32-bit MMIO
- * window is 0x10000000-0x3efeffff and the 64-bit one 512 GiB-1 TiB (the
- * DTB's pcie node, README).
+ * Unless the DTB says otherwise (fdt.c): QEMU's virt machine (highmem on,
+ * the default) decodes only the high ECAM, 256 buses at 256 GiB + 256
+ * MiB; its 32-bit MMIO window is 0x10000000-0x3efeffff and the 64-bit one
+ * 512 GiB-1 TiB (QEMU 7.2's DTB, README).
  */
-#define ECAM_BASE 0x4010000000UL
-
+uint64_t pci_ecam = 0x4010000000UL;
 struct pci_window pci_mmio32 = { 0x10000000UL, 0x3eff0000UL };
 struct pci_window pci_mmio64 = { 0x8000000000UL, 0x10000000000UL };
 
@@ -54,7 +53,7 @@ static struct pci_dev at(unsigned dev, unsigned fn)
 {
 	struct pci_dev d = { .bus = 0, .dev = (uint8_t)dev, .fn = (uint8_t)fn };
 
-	d.cfg = ECAM_BASE + ((uintptr_t)dev << 15) + ((uintptr_t)fn << 12);
+	d.cfg = pci_ecam + ((uintptr_t)dev << 15) + ((uintptr_t)fn << 12);
 	return d;
 }
 
@@ -86,7 +85,8 @@ int pci_bar_assign(const struct pci_dev *d, unsigned n, uint64_t *addr,
 	unsigned off = PCI_BAR0 + 4 * n;
 	uint32_t orig = pci_read32(d, off), lo, hi = 0xffffffffu;
 	int is64 = (orig & BAR_TYPE_MASK) == BAR_64;
-	struct pci_window *w = is64 ? &pci_mmio64 : &pci_mmio32;
+	struct pci_window *w = is64 && pci_mmio64.end ? &pci_mmio64 :
+			       &pci_mmio32;
 	uint64_t mask, base;
 
 	if (orig & BAR_IO)

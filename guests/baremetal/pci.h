@@ -24,7 +24,11 @@ struct pci_window {
 	uint64_t next, end;
 };
 
-/* The virt machine's windows (from its DTB's ranges, see README). */
+/*
+ * The virt machine's ECAM and windows (set from its DTB by main.c). An
+ * empty 64-bit window (highmem=off) sends 64-bit BARs to the 32-bit one.
+ */
+extern uint64_t pci_ecam;
 extern struct pci_window pci_mmio32, pci_mmio64;
 
 uint32_t pci_read32(const struct pci_dev *d, unsigned off);

@@ -7,7 +7,8 @@
  * a second bare-metal guest, in both notification modes (MSI-X through
  * the GICv3 ITS, and MSI-X writes to RAM polled), and words of the shared
  * region both ways, at its first and last word, also in a 1 GiB region
- * (BAR2 in the 64-bit window).
+ * (BAR2 in the 64-bit window) and with highmem=off (another memory map,
+ * from the DTB: the low ECAM, BAR2 in the 32-bit window).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #define PROMPT "baremetal:~$ "
 #define LINE_IPM "Received IPM notification over IVSHMEM"
 #define WAIT_MS 10000
+#define VIRT "virt,gic-version=3"
 
 static int under_ci(void)
 {
@@ -70,8 +72,12 @@ struct guest {
 
 static const char *qemu;
 
-/* Boot the guest on the server at sock and read its `ivshmem` lines. */
-static void guest_boot(struct guest *g, const char *name, const char *sock)
+/*
+ * Boot the guest on the server at sock, on the virt machine with options
+ * machine, and read its `ivshmem` lines.
+ */
+static void guest_boot(struct guest *g, const char *name, const char *sock,
+		       const char *machine)
 {
 	long long t0 = tu_now_ns();
 
@@ -79,7 +85,7 @@ static void guest_boot(struct guest *g, const char *name, const char *sock)
 	snprintf(g->chardev, sizeof(g->chardev),
 		 "socket,path=%s,id=ivs", sock);
 	con_spawn(&g->con, g->name, (const char *const[]){
-		qemu, "-machine", "virt,gic-version=3", "-cpu", "cortex-a53",
+		qemu, "-machine", machine, "-cpu", "cortex-a53",
 		"-accel", "tcg", "-m", "64", "-nodefaults", "-display", "none",
 		"-serial", "stdio", "-kernel", IVSHMEM_BAREMETAL_ELF,
 		"-chardev", g->chardev,
@@ -207,7 +213,7 @@ static void with_host_peers(void)
 	con_send(&host, "ivshmem");
 	host_id = (unsigned)con_number_after(&host, "\tPeer id: ", WAIT_MS);
 
-	guest_boot(&g, "guest (with host peers)", srv.socket_path);
+	guest_boot(&g, "guest (with host peers)", srv.socket_path, VIRT);
 	CHECK(g.size == size, "the guest's BAR2 is %llu bytes, the region %zu",
 	      g.size, size);
 	CHECK(g.id != host_id, "guest and host are both peer %u", g.id);
@@ -278,8 +284,8 @@ static void two_guests(void)
 
 	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "1G", NULL });
 	mem = map_region(&srv, &size);
-	guest_boot(&a, "guest A (1 GiB)", srv.socket_path);
-	guest_boot(&b, "guest B (1 GiB)", srv.socket_path);
+	guest_boot(&a, "guest A (1 GiB)", srv.socket_path, VIRT);
+	guest_boot(&b, "guest B (1 GiB)", srv.socket_path, VIRT);
 	CHECK(a.size == 1ull << 30 && b.size == 1ull << 30,
 	      "BAR2 sizes %llu and %llu, the region is 1 GiB", a.size,
 	      b.size);
@@ -303,12 +309,43 @@ static void two_guests(void)
 	tu_server_stop(&srv);
 }
 
+/*
+ * Another memory map, which the guest reads from the DTB: without highmem
+ * the ECAM is the low one and BAR2 goes in the 32-bit window.
+ */
+static void low_memory_map(void)
+{
+	struct tu_server srv;
+	static struct guest g;
+	volatile uint32_t *mem;
+	size_t size;
+
+	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "64M", NULL });
+	mem = map_region(&srv, &size);
+	guest_boot(&g, "guest (highmem=off)", srv.socket_path,
+		   VIRT ",highmem=off");
+	CHECK(strstr(g.con.buf, "PCI: ECAM 0x3f000000") &&
+	      strstr(g.con.buf, "64-bit window none (from the DTB)"),
+	      "the guest did not take the low map from the DTB");
+	CHECK(g.size == size, "BAR2 is %llu bytes, the region %zu", g.size,
+	      size);
+	con_send(&g.con, "pending 0");
+	con_must(&g.con, "vector 0 masked, rung: PBA bit 1", WAIT_MS);
+	con_must(&g.con, LINE_IPM, WAIT_MS);
+	words(&g, mem, size - 4, 0x600dcafeu);
+	con_close(&g.con);
+	munmap((void *)mem, size);
+	tu_server_stop(&srv);
+}
+
 int main(void)
 {
 	qemu = find_qemu();
 	if (!qemu)
-		skip("qemu-system-aarch64 is not on PATH "
-		     "(nor IVSHMEM_QEMU_AARCH64)");
+		skip(getenv("IVSHMEM_QEMU_AARCH64") &&
+		     *getenv("IVSHMEM_QEMU_AARCH64") ?
+		     "$IVSHMEM_QEMU_AARCH64 is not an executable" :
+		     "qemu-system-aarch64 is not on PATH");
 	if (!IVSHMEM_BAREMETAL_ELF[0])
 		skip("the guest was not built: no aarch64-linux-gnu-gcc at "
 		     "configure time");
@@ -316,5 +353,6 @@ int main(void)
 	      IVSHMEM_BAREMETAL_ELF, strerror(errno));
 	with_host_peers();
 	two_guests();
+	low_memory_map();
 	return 0;
 }
