@@ -136,6 +136,24 @@ static void cmd_pending(struct shell *sh, const char *vec_s)
 	       ivshmem_msix_pending(iv, (unsigned)v));
 }
 
+/* The ops' blocking wait, as a blocking send or receive would use it. */
+static void cmd_wait(struct shell *sh, const char *ms_s)
+{
+	uint64_t ms, t0 = sh->ops->now_ms(sh->ops->ctx);
+	int v;
+
+	if (parse_u64(ms_s, &ms) || ms > 0xffffffffu) {
+		printf("invalid timeout '%s' (milliseconds)\n", ms_s);
+		return;
+	}
+	v = sh->ops->wait(sh->ops->ctx, (uint32_t)ms);
+	if (v < 0)
+		printf("wait: nothing within %lu ms\n", ms);
+	else
+		printf("wait: vector %d after %lu ms\n", v,
+		       sh->ops->now_ms(sh->ops->ctx) - t0);
+}
+
 static void help(void)
 {
 	printf("ivshmem                   the region, our peer id and vectors\n"
@@ -145,6 +163,7 @@ static void help(void)
 	       "poke OFFSET VALUE         write it\n"
 	       "notify [poll|its]         how notifications arrive\n"
 	       "pending VECTOR            ring ourselves masked: the PBA bit\n"
+	       "wait MS                   wait that long for a notification\n"
 	       "uptime                    milliseconds since the VM started\n");
 }
 
@@ -169,6 +188,8 @@ static void run(struct shell *sh, char **argv, int argc)
 		cmd_ring(sh, argv[1], argv[2]);
 	} else if (!strcmp(cmd, "peek") && argc == 2) {
 		cmd_peek_poke(sh, argv[1], 0);
+	} else if (!strcmp(cmd, "wait") && argc == 2) {
+		cmd_wait(sh, argv[1]);
 	} else if (!strcmp(cmd, "pending") && argc == 2) {
 		cmd_pending(sh, argv[1]);
 	} else if (!strcmp(cmd, "poke") && argc == 3) {

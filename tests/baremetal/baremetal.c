@@ -251,6 +251,16 @@ static void with_host_peers(void)
 		con_must(&g.con, "vector 1 unmasked: PBA bit 0", WAIT_MS);
 		con_must(&g.con, "Received notification on vector 1", WAIT_MS);
 
+		/* The platform's blocking wait: a timeout, then a ring. */
+		con_send(&g.con, "wait 50");
+		con_must(&g.con, "wait: nothing within 50 ms", WAIT_MS);
+		con_must(&g.con, PROMPT, WAIT_MS);
+		con_send(&g.con, "wait 20000");
+		/* Its echo ends as the command starts: then ring. */
+		con_must(&g.con, "wait 20000\r\n", WAIT_MS);
+		con_send(&host, "ivshmem_ipm_send %u", g.id);
+		con_must(&g.con, "wait: vector 0 after ", WAIT_MS);
+
 		words(&g, mem, 0, 0x1badb002u + m);
 		words(&g, mem, size - 4, 0xfeedf00du + m);
 	}
