@@ -16,6 +16,9 @@ struct shell {
 	struct notify *n;
 	char line[LINE_MAX];
 	unsigned len;
+	/* pong: every vector 0 ring is answered to pong_peer, silently. */
+	int pong;
+	uint16_t pong_peer;
 };
 
 static int have_device(struct shell *sh)
@@ -154,6 +157,16 @@ static void cmd_wait(struct shell *sh, const char *ms_s)
 		       sh->ops->now_ms(sh->ops->ctx) - t0);
 }
 
+/* ipm-shell's `pong` in doorbell mode: a peer's `ping` times us. */
+static void cmd_pong(struct shell *sh, const char *peer_s)
+{
+	sh->pong = strcmp(peer_s, "off") && !parse_peer(peer_s, &sh->pong_peer);
+	if (sh->pong)
+		printf("answering vector 0 rings to peer %u\n", sh->pong_peer);
+	else
+		printf("not answering\n");
+}
+
 static void help(void)
 {
 	printf("ivshmem                   the region, our peer id and vectors\n"
@@ -164,6 +177,7 @@ static void help(void)
 	       "notify [poll|its]         how notifications arrive\n"
 	       "pending VECTOR            ring ourselves masked: the PBA bit\n"
 	       "wait MS                   wait that long for a notification\n"
+	       "pong PEER|off             answer vector 0 rings to PEER\n"
 	       "uptime                    milliseconds since the VM started\n");
 }
 
@@ -188,6 +202,8 @@ static void run(struct shell *sh, char **argv, int argc)
 		cmd_ring(sh, argv[1], argv[2]);
 	} else if (!strcmp(cmd, "peek") && argc == 2) {
 		cmd_peek_poke(sh, argv[1], 0);
+	} else if (!strcmp(cmd, "pong") && argc == 2) {
+		cmd_pong(sh, argv[1]);
 	} else if (!strcmp(cmd, "wait") && argc == 2) {
 		cmd_wait(sh, argv[1]);
 	} else if (!strcmp(cmd, "pending") && argc == 2) {
@@ -246,6 +262,10 @@ static void input(struct shell *sh, char c)
 /* On a line of its own, then the prompt and the half-typed line again. */
 static void notified(struct shell *sh, int vector)
 {
+	if (sh->pong && vector == 0) {
+		sh->ops->ring(sh->ops->ctx, sh->pong_peer, 0);
+		return;
+	}
 	uart_putc('\n');
 	if (vector == 0)
 		printf("Received IPM notification over IVSHMEM\n");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* PL011 at the address QEMU's virt machine gives it (its DTB: pl011@9000000). */
+/* PL011 at the address QEMU virt gives it (its DTB: pl011@9000000). */
 #include "io.h"
 #include "uart.h"
 

@@ -18,122 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bmguest.h"
 #include "console.h"
 #include "testutil.h"
 
-#define PROMPT "baremetal:~$ "
-#define LINE_IPM "Received IPM notification over IVSHMEM"
-#define WAIT_MS 10000
-#define VIRT "virt,gic-version=3"
-
-static int under_ci(void)
-{
-	const char *ci = getenv("CI");
-
-	return ci && *ci;
-}
-
-static void skip(const char *why)
-{
-	fprintf(stderr, "%s: %s\n", under_ci() ? "FAIL (CI is set)" : "SKIP",
-		why);
-	exit(under_ci() ? 1 : 77);
-}
-
-static const char *find_qemu(void)
-{
-	static char found[4096];
-	const char *env = getenv("IVSHMEM_QEMU_AARCH64");
-	const char *path = getenv("PATH");
-
-	if (env && *env)
-		return access(env, X_OK) == 0 ? env : NULL;
-	for (path = path ? path : "/usr/bin:/bin"; *path;) {
-		size_t n = strcspn(path, ":");
-
-		snprintf(found, sizeof(found), "%.*s/qemu-system-aarch64",
-			 (int)n, path);
-		if (n && access(found, X_OK) == 0)
-			return found;
-		path += n + (path[n] == ':');
-	}
-	return NULL;
-}
-
-struct guest {
-	struct con con;
-	char name[32];
-	char chardev[160];
-	unsigned id;
-	unsigned long long size;
-	long long boot_ns;	/* exec to the shell's prompt */
-	unsigned long long ready_us;	/* the guest's own figure */
-};
-
-static const char *qemu;
-
-/*
- * Boot the guest on the server at sock, on the virt machine with options
- * machine, and read its `ivshmem` lines.
- */
-static void guest_boot(struct guest *g, const char *name, const char *sock,
-		       const char *machine)
-{
-	long long t0 = tu_now_ns();
-
-	snprintf(g->name, sizeof(g->name), "%s", name);
-	snprintf(g->chardev, sizeof(g->chardev),
-		 "socket,path=%s,id=ivs", sock);
-	con_spawn(&g->con, g->name, (const char *const[]){
-		qemu, "-machine", machine, "-cpu", "cortex-a53",
-		"-accel", "tcg", "-m", "64", "-nodefaults", "-display", "none",
-		"-serial", "stdio", "-kernel", IVSHMEM_BAREMETAL_ELF,
-		"-chardev", g->chardev,
-		"-device", "ivshmem-doorbell,chardev=ivs,vectors=2", NULL });
-	g->ready_us = con_number_after(&g->con, "ready after ", WAIT_MS);
-	con_must(&g->con, PROMPT, WAIT_MS);
-	g->boot_ns = tu_now_ns() - t0;
-	CHECK(!strstr(g->con.buf, "exception"), "%s faulted", name);
-
-	con_send(&g->con, "ivshmem");
-	con_must(&g->con, "IVshmem up and running:", WAIT_MS);
-	con_must(&g->con, "\tShared memory: 0x", WAIT_MS);
-	g->size = con_number_after(&g->con, " of size ", WAIT_MS);
-	g->id = (unsigned)con_number_after(&g->con, "\tPeer id: ", WAIT_MS);
-	CHECK(con_number_after(&g->con, "\tNotification vectors: ",
-			       WAIT_MS) == 2, "%s: not 2 vectors", name);
-	con_must(&g->con, PROMPT, WAIT_MS);
-}
-
-static void guest_mode(struct guest *g, const char *mode)
-{
-	char want[64];
-
-	con_send(&g->con, "notify %s", mode);
-	snprintf(want, sizeof(want), "notifications: %s", mode);
-	con_must(&g->con, want, WAIT_MS);
-	con_must(&g->con, PROMPT, WAIT_MS);
-}
-
-/* The guest's view of the word at off. */
-static uint32_t guest_peek(struct guest *g, unsigned long long off)
-{
-	char want[64];
-
-	con_send(&g->con, "peek 0x%llx", off);
-	snprintf(want, sizeof(want), "shm[0x%llx] = ", off);
-	return (uint32_t)con_number_after(&g->con, want, WAIT_MS);
-}
-
-static void guest_poke(struct guest *g, unsigned long long off, uint32_t v)
-{
-	char want[64];
-
-	con_send(&g->con, "poke 0x%llx 0x%x", off, v);
-	snprintf(want, sizeof(want), "shm[0x%llx] = ", off);
-	CHECK(con_number_after(&g->con, want, WAIT_MS) == v,
-	      "%s: poke 0x%llx did not read back", g->name, off);
-}
+#define PINGS 200
 
 /*
  * `ivshmem_ipm_send to` on from until to prints the sample's line. A
@@ -145,7 +34,7 @@ static int ring_until_heard(struct con *from, struct con *to, unsigned peer)
 	for (int tries = 1; tries <= 10; tries++) {
 		con_skip(to, 0);
 		con_send(from, "ivshmem_ipm_send %u", peer);
-		if (con_expect(to, LINE_IPM, 1000))
+		if (con_expect(to, BM_LINE_IPM, 1000))
 			return tries;
 	}
 	CHECK(0, "%s rang peer %u (%s) 10 times, it printed nothing",
@@ -177,17 +66,17 @@ static volatile uint32_t *map_region(const struct tu_server *srv,
 }
 
 /* Words both ways through the region, at off. */
-static void words(struct guest *g, volatile uint32_t *mem, size_t off,
+static void words(struct bm_guest *g, volatile uint32_t *mem, size_t off,
 		  uint32_t seed)
 {
 	uint32_t got;
 
 	mem[off / 4] = seed;
 	__sync_synchronize();
-	got = guest_peek(g, off);
+	got = bm_peek(g, off);
 	CHECK(got == seed, "%s read 0x%x at 0x%zx, the host wrote 0x%x",
 	      g->name, got, off, seed);
-	guest_poke(g, off, ~seed);
+	bm_poke(g, off, ~seed);
 	__sync_synchronize();
 	CHECK(mem[off / 4] == ~seed, "the host read 0x%x at 0x%zx, %s wrote "
 	      "0x%x", mem[off / 4], off, g->name, ~seed);
@@ -196,12 +85,13 @@ static void words(struct guest *g, volatile uint32_t *mem, size_t off,
 static void with_host_peers(void)
 {
 	struct tu_server srv;
-	static struct guest g;
+	static struct bm_guest g;
 	static struct con host;
 	volatile uint32_t *mem;
 	size_t size;
 	unsigned host_id;
-	char out[4096], target[32];
+	char out[4096], target[32], want[64];
+	const char *line;
 	const char *modes[] = { "its", "poll" };
 
 	tu_server_start(&srv, (const char *[]){ "-n", "2", NULL });
@@ -211,9 +101,10 @@ static void with_host_peers(void)
 		tu_bin("tools/ipm-shell"), "-S", srv.socket_path, "-n", "2",
 		NULL });
 	con_send(&host, "ivshmem");
-	host_id = (unsigned)con_number_after(&host, "\tPeer id: ", WAIT_MS);
+	host_id = (unsigned)con_number_after(&host, "\tPeer id: ",
+					     BM_WAIT_MS);
 
-	guest_boot(&g, "guest (with host peers)", srv.socket_path, VIRT);
+	bm_boot(&g, "guest (with host peers)", srv.socket_path, BM_VIRT);
 	CHECK(g.size == size, "the guest's BAR2 is %llu bytes, the region %zu",
 	      g.size, size);
 	CHECK(g.id != host_id, "guest and host are both peer %u", g.id);
@@ -226,13 +117,13 @@ static void with_host_peers(void)
 	for (unsigned m = 0; m < 2; m++) {
 		int tries;
 
-		guest_mode(&g, modes[m]);
+		bm_mode(&g, modes[m]);
 		tries = ring_until_heard(&g.con, &host, host_id);
-		quiet(&host, LINE_IPM, 300);
+		quiet(&host, BM_LINE_IPM, 300);
 		fprintf(stderr, "%s: guest -> ipm-shell heard after %d "
 			"ring(s)\n", modes[m], tries);
 		tries = ring_until_heard(&host, &g.con, g.id);
-		quiet(&g.con, LINE_IPM, 300);
+		quiet(&g.con, BM_LINE_IPM, 300);
 		fprintf(stderr, "%s: ipm-shell -> guest heard after %d "
 			"ring(s)\n", modes[m], tries);
 
@@ -243,23 +134,38 @@ static void with_host_peers(void)
 			"-n", "2", "--ring", target, NULL },
 			out, sizeof(out), 10) == 0, "ivshmem-client --ring "
 		      "%s: %s", target, out);
-		con_must(&g.con, "Received notification on vector 1", WAIT_MS);
+		con_must(&g.con, "Received notification on vector 1",
+			 BM_WAIT_MS);
 
 		/* Masked: QEMU sets the PBA bit; unmasked: delivered. */
 		con_send(&g.con, "pending 1");
-		con_must(&g.con, "vector 1 masked, rung: PBA bit 1", WAIT_MS);
-		con_must(&g.con, "vector 1 unmasked: PBA bit 0", WAIT_MS);
-		con_must(&g.con, "Received notification on vector 1", WAIT_MS);
+		con_must(&g.con, "vector 1 masked, rung: PBA bit 1", BM_WAIT_MS);
+		con_must(&g.con, "vector 1 unmasked: PBA bit 0", BM_WAIT_MS);
+		con_must(&g.con, "Received notification on vector 1",
+			 BM_WAIT_MS);
 
 		/* The platform's blocking wait: a timeout, then a ring. */
 		con_send(&g.con, "wait 50");
-		con_must(&g.con, "wait: nothing within 50 ms", WAIT_MS);
-		con_must(&g.con, PROMPT, WAIT_MS);
+		con_must(&g.con, "wait: nothing within 50 ms", BM_WAIT_MS);
+		con_must(&g.con, BM_PROMPT, BM_WAIT_MS);
 		con_send(&g.con, "wait 20000");
 		/* Its echo ends as the command starts: then ring. */
-		con_must(&g.con, "wait 20000\r\n", WAIT_MS);
+		con_must(&g.con, "wait 20000\r\n", BM_WAIT_MS);
 		con_send(&host, "ivshmem_ipm_send %u", g.id);
-		con_must(&g.con, "wait: vector 0 after ", WAIT_MS);
+		con_must(&g.con, "wait: vector 0 after ", BM_WAIT_MS);
+
+		/* Round trips: ipm-shell's ping, the guest's pong. */
+		con_send(&g.con, "pong %u", host_id);
+		con_must(&g.con, "answering vector 0 rings to peer", BM_WAIT_MS);
+		con_send(&host, "ping %u %d", g.id, PINGS);
+		snprintf(want, sizeof(want), "ping peer %u: %d round trips",
+			 g.id, PINGS);
+		line = con_must(&host, want, 60000);
+		fprintf(stderr, "%s: ipm-shell ping, guest pong: %d round "
+			"trips%.*s\n", modes[m], PINGS,
+			(int)strcspn(line, "\r\n"), line);
+		con_send(&g.con, "pong off");
+		con_must(&g.con, "not answering", BM_WAIT_MS);
 
 		words(&g, mem, 0, 0x1badb002u + m);
 		words(&g, mem, size - 4, 0xfeedf00du + m);
@@ -267,14 +173,14 @@ static void with_host_peers(void)
 
 	/* Bad input: refused with a line, and nothing breaks. */
 	con_send(&g.con, "peek 0x%zx", size);
-	con_must(&g.con, "invalid offset", WAIT_MS);
+	con_must(&g.con, "invalid offset", BM_WAIT_MS);
 	con_send(&g.con, "peek 0x102");
-	con_must(&g.con, "invalid offset", WAIT_MS);
+	con_must(&g.con, "invalid offset", BM_WAIT_MS);
 	con_send(&g.con, "ivshmem_ipm_send 70000");
-	con_must(&g.con, "invalid peer id", WAIT_MS);
+	con_must(&g.con, "invalid peer id", BM_WAIT_MS);
 	con_send(&g.con, "ring 4242 0");	/* nobody: dropped */
 	con_send(&g.con, "frobnicate");
-	con_must(&g.con, "unknown command", WAIT_MS);
+	con_must(&g.con, "unknown command", BM_WAIT_MS);
 	ring_until_heard(&g.con, &host, host_id);
 
 	con_close(&g.con);
@@ -288,30 +194,30 @@ static void with_host_peers(void)
 static void two_guests(void)
 {
 	struct tu_server srv;
-	static struct guest a, b;
+	static struct bm_guest a, b;
 	volatile uint32_t *mem;
 	size_t size, last;
 
 	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "1G", NULL });
 	mem = map_region(&srv, &size);
-	guest_boot(&a, "guest A (1 GiB)", srv.socket_path, VIRT);
-	guest_boot(&b, "guest B (1 GiB)", srv.socket_path, VIRT);
+	bm_boot(&a, "guest A (1 GiB)", srv.socket_path, BM_VIRT);
+	bm_boot(&b, "guest B (1 GiB)", srv.socket_path, BM_VIRT);
 	CHECK(a.size == 1ull << 30 && b.size == 1ull << 30,
 	      "BAR2 sizes %llu and %llu, the region is 1 GiB", a.size,
 	      b.size);
 	CHECK(strstr(a.con.buf, "region 0x8000000000"), "guest A's BAR2 is "
 	      "not at the start of the 64-bit window");
 
-	guest_mode(&b, "poll");	/* one of each */
+	bm_mode(&b, "poll");	/* one of each */
 	ring_until_heard(&a.con, &b.con, b.id);
 	ring_until_heard(&b.con, &a.con, a.id);
 
 	last = size - 4;
-	guest_poke(&a, last, 0xa5a5a5a5u);
-	CHECK(guest_peek(&b, last) == 0xa5a5a5a5u, "B did not see A's word");
+	bm_poke(&a, last, 0xa5a5a5a5u);
+	CHECK(bm_peek(&b, last) == 0xa5a5a5a5u, "B did not see A's word");
 	CHECK(mem[last / 4] == 0xa5a5a5a5u, "the host did not see A's word");
-	guest_poke(&b, 4096, 0x5a5a5a5au);
-	CHECK(guest_peek(&a, 4096) == 0x5a5a5a5au, "A did not see B's word");
+	bm_poke(&b, 4096, 0x5a5a5a5au);
+	CHECK(bm_peek(&a, 4096) == 0x5a5a5a5au, "A did not see B's word");
 
 	con_close(&a.con);
 	con_close(&b.con);
@@ -326,22 +232,22 @@ static void two_guests(void)
 static void low_memory_map(void)
 {
 	struct tu_server srv;
-	static struct guest g;
+	static struct bm_guest g;
 	volatile uint32_t *mem;
 	size_t size;
 
 	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "64M", NULL });
 	mem = map_region(&srv, &size);
-	guest_boot(&g, "guest (highmem=off)", srv.socket_path,
-		   VIRT ",highmem=off");
+	bm_boot(&g, "guest (highmem=off)", srv.socket_path,
+		BM_VIRT ",highmem=off");
 	CHECK(strstr(g.con.buf, "PCI: ECAM 0x3f000000") &&
 	      strstr(g.con.buf, "64-bit window none (from the DTB)"),
 	      "the guest did not take the low map from the DTB");
 	CHECK(g.size == size, "BAR2 is %llu bytes, the region %zu", g.size,
 	      size);
 	con_send(&g.con, "pending 0");
-	con_must(&g.con, "vector 0 masked, rung: PBA bit 1", WAIT_MS);
-	con_must(&g.con, LINE_IPM, WAIT_MS);
+	con_must(&g.con, "vector 0 masked, rung: PBA bit 1", BM_WAIT_MS);
+	con_must(&g.con, BM_LINE_IPM, BM_WAIT_MS);
 	words(&g, mem, size - 4, 0x600dcafeu);
 	con_close(&g.con);
 	munmap((void *)mem, size);
@@ -350,17 +256,7 @@ static void low_memory_map(void)
 
 int main(void)
 {
-	qemu = find_qemu();
-	if (!qemu)
-		skip(getenv("IVSHMEM_QEMU_AARCH64") &&
-		     *getenv("IVSHMEM_QEMU_AARCH64") ?
-		     "$IVSHMEM_QEMU_AARCH64 is not an executable" :
-		     "qemu-system-aarch64 is not on PATH");
-	if (!IVSHMEM_BAREMETAL_ELF[0])
-		skip("the guest was not built: no aarch64-linux-gnu-gcc at "
-		     "configure time");
-	CHECK(access(IVSHMEM_BAREMETAL_ELF, R_OK) == 0, "%s: %s",
-	      IVSHMEM_BAREMETAL_ELF, strerror(errno));
+	bm_require();
 	with_host_peers();
 	two_guests();
 	low_memory_map();
