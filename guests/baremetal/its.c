@@ -116,13 +116,17 @@ static int its_cmd(uint64_t d0, uint64_t d1, uint64_t d2)
 	return 0;
 }
 
-/* Give BASER n a one-page table if its type is what we want. */
-static void its_table(unsigned n, uint64_t *table)
+/* Give BASER n a one-page table if it is for devices or collections. */
+static void its_table(unsigned n)
 {
 	uintptr_t reg = ITS + GITS_BASER + 8 * n;
-	uint64_t v = readq(reg), type = v >> 56 & 7;
+	uint64_t v = readq(reg), type = v >> 56 & 7, *table;
 
-	if (type != GITS_BASER_DEVICES && type != GITS_BASER_COLLECTIONS)
+	if (type == GITS_BASER_DEVICES)
+		table = its_devices;
+	else if (type == GITS_BASER_COLLECTIONS)
+		table = its_collections;
+	else
 		return;
 	/* Keep type and entry size; 4 KiB pages, flat, one page. */
 	v &= 7ull << 56 | 0x1full << 48;
@@ -166,8 +170,7 @@ int its_init(struct notify *n)
 	redist_init();
 
 	for (unsigned i = 0; i < 8; i++)
-		its_table(i, (readq(ITS + GITS_BASER + 8 * i) >> 56 & 7) ==
-			  GITS_BASER_DEVICES ? its_devices : its_collections);
+		its_table(i);
 	writeq(ITS + GITS_CBASER, GITS_VALID | GITS_BASER_CACHED |
 	       (uintptr_t)its_cmdq);
 	writeq(ITS + GITS_CWRITER, 0);
