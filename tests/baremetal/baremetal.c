@@ -118,12 +118,15 @@ static void with_host_peers(void)
 		int tries;
 
 		bm_mode(&g, modes[m]);
+		/* One ring, one line (a retried ring may bring two). */
 		tries = ring_until_heard(&g.con, &host, host_id);
-		quiet(&host, BM_LINE_IPM, 300);
+		if (tries == 1)
+			quiet(&host, BM_LINE_IPM, 300);
 		fprintf(stderr, "%s: guest -> ipm-shell heard after %d "
 			"ring(s)\n", modes[m], tries);
 		tries = ring_until_heard(&host, &g.con, g.id);
-		quiet(&g.con, BM_LINE_IPM, 300);
+		if (tries == 1)
+			quiet(&g.con, BM_LINE_IPM, 300);
 		fprintf(stderr, "%s: ipm-shell -> guest heard after %d "
 			"ring(s)\n", modes[m], tries);
 
