@@ -204,7 +204,6 @@ void its_route(struct notify *n)
 	/* EventID = vector: the ITS maps it to LPI 8192 + vector. */
 	for (unsigned v = 0; v < n->iv->vectors; v++)
 		ivshmem_msix_route(n->iv, v, GITS_TRANSLATER, v);
-	n->taken = 0;
 }
 
 /* Acknowledge whatever the CPU interface has; LPIs become taken bits. */
