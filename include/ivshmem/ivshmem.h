@@ -17,6 +17,28 @@
  * thread at a time; ivshmem_ring() alone may be called from any thread
  * concurrently with the others (it only writes to eventfds) as long as
  * peers are not being added or removed by ivshmem_process() meanwhile.
+ *
+ * Guarantees, whatever the server sends and whatever other peers do to
+ * the fds all peers share (docs/peer-library.md names the test of each):
+ *  - no read or write out of bounds: a peer never holds more fds than its
+ *    vector count, fixed when it is reported (tests/peer/peer_interleave,
+ *    fuzz_peer_proto);
+ *  - a peer reported JOINED is listed by ivshmem_peers(), ringable on each
+ *    of the vectors the event gave, and gets exactly one LEFT when the
+ *    server says it left; a peer is reported once (peer_interleave,
+ *    peer_vectors, fuzz_peer_proto);
+ *  - no SIGPIPE: every vector fd is checked to be an eventfd when it
+ *    arrives (a pipe, socket or anything else is a protocol error,
+ *    -EPROTO), and writing to an eventfd never raises SIGPIPE. The
+ *    process's signal dispositions and masks are never touched
+ *    (peer_hostile_fds);
+ *  - ivshmem_ack(), ivshmem_process(), ivshmem_next_event() never block,
+ *    and ivshmem_wait() returns by its timeout, even when another peer
+ *    clears O_NONBLOCK on our eventfds or reads their counters
+ *    (peer_hostile_fds); ivshmem_ring() sets O_NONBLOCK again before each
+ *    write, but see its comment for the one race left;
+ *  - no SIGBUS of our making: we never truncate. Whether anyone else can
+ *    is the server's choice of memory: ivshmem_mem_sealed() says.
  */
 #ifndef IVSHMEM_IVSHMEM_H
 #define IVSHMEM_IVSHMEM_H
@@ -38,10 +60,12 @@ struct ivshmem;
  * once they are over: when it has as many vectors as we have (a server
  * gives every peer the same count), or else when a message about another
  * id arrives (the server gave it fewer), or when the server goes. Until
- * then the peer is not listed, ringable or counted. More vectors than ours
- * are closed. Peers already there at connect time are reported as JOINED
- * events too, queued by ivshmem_connect() in ascending id order; a peer
- * that leaves before its JOINED is never reported.
+ * then the peer is not listed, ringable or counted. Vectors beyond ours,
+ * and any that come for a peer already reported (a server interleaving
+ * peers' vectors), are closed: a peer's count never changes once told.
+ * Peers already there at connect time are reported as JOINED events too,
+ * queued by ivshmem_connect() in ascending id order; a peer that leaves
+ * before its JOINED is never reported.
  */
 enum ivshmem_event_type {
 	IVSHMEM_EV_PEER_JOINED = 1, /* a peer's vectors are all known */
@@ -62,13 +86,19 @@ struct ivshmem_event {
 /*
  * Connect to the server at socket_path and complete the setup: the
  * protocol version, our id, the shared memory (mapped read-write), every
- * existing peer and our own 'vectors' eventfds (1..IVSHMEM_MAX_VECTORS).
- * As with QEMU's device, a server that hands out more vectors has the extra
- * fds closed, and one that hands out fewer leaves the rest unconnected:
- * ivshmem_vectors() tells how many we got. A server gives a peer's vectors
- * back to back, so "fewer" is concluded when a message about another id
- * comes or, after our first vector, 500 ms pass without the next one (or
- * timeout_ms ends, if sooner).
+ * existing peer and our own vectors' eventfds.
+ * vectors == 0 takes every vector the server sends (at most
+ * IVSHMEM_MAX_VECTORS), as QEMU's ivshmem-client does; 1..64 is a limit,
+ * as QEMU's device's vectors= property: a server that hands out more has
+ * the extra fds closed (ours and every peer's), one that hands out fewer
+ * leaves us with what it gave. ivshmem_vectors() tells how many we got,
+ * ivshmem_peer_vectors() each peer's (at most ours).
+ * A server gives a peer's vectors back to back, so our vectors are over
+ * when we have 'vectors' of them, or as many as the peers there before us
+ * have, or a message about another id comes, or, after our first vector,
+ * 500 ms pass without the next one (or timeout_ms ends, if sooner). Only
+ * the last case waits: taking every vector from a server with no peer yet,
+ * or asking more than a server without peers gives.
  * timeout_ms bounds the whole setup (-ETIMEDOUT); < 0 waits forever.
  * Every fd received is close-on-exec; the shm fd is closed once mapped.
  * On success *out is set; on failure it is NULL and nothing is left open.
@@ -76,10 +106,11 @@ struct ivshmem_event {
  * -ENOENT/-ECONNREFUSED (no server), -ECONNRESET (the server closed the
  * connection before setup began, e.g. it is full), -EPROTO (the server
  * broke the protocol: messages out of order, a bad id, a missing or extra
- * fd, EOF during setup, a shared memory fd that is not a regular file of
- * a non-zero whole number of pages), -EPROTONOSUPPORT (another protocol
- * version), mmap()'s errno when the memory cannot be mapped read-write
- * (e.g. -EACCES), -ETIMEDOUT, -ENOMEM, ...
+ * fd, a vector fd that is not an eventfd, EOF during setup, a shared
+ * memory fd that is not a regular file of a non-zero whole number of
+ * pages), -EPROTONOSUPPORT (another protocol version), mmap()'s errno when
+ * the memory cannot be mapped read-write (e.g. -EACCES), -ETIMEDOUT,
+ * -ENOMEM, ...
  */
 int ivshmem_connect(struct ivshmem **out, const char *socket_path,
 		    unsigned vectors, int timeout_ms);
@@ -94,9 +125,26 @@ size_t ivshmem_size(const struct ivshmem *iv);
 unsigned ivshmem_vectors(const struct ivshmem *iv);
 
 /*
+ * 1 when the shared memory is a memfd sealed against shrinking
+ * (F_SEAL_SHRINK): no peer can truncate it, so touching it can never raise
+ * SIGBUS. 0 otherwise (POSIX shm, a file, an unsealed memfd): any process
+ * that can open it can truncate it, and an access past the new end raises
+ * SIGBUS in every peer mapping it; nothing in this library can prevent
+ * that. Which one a server hands out is its choice.
+ */
+int ivshmem_mem_sealed(const struct ivshmem *iv);
+
+/*
  * Ring vector 'vector' of peer 'peer' (may be ourselves).
  * -ENOENT when that peer is not known, -EINVAL when it has no such vector,
- * -EAGAIN when its eventfd counter is full (rung ~2^64 times unread).
+ * -EAGAIN when its eventfd counter is full (rung ~2^64 times unread, or
+ * filled by a hostile peer). Never raises SIGPIPE (every vector fd is an
+ * eventfd). Does not block: O_NONBLOCK, which every holder of the eventfd
+ * shares and any may clear, is set again before each write if it was
+ * cleared. Linux offers no per-call non-blocking eventfd write, so one
+ * race is left: a peer that clears the flag in the microsecond between
+ * that check and the write, with the counter full, makes this write wait
+ * until the eventfd's owner reads it.
  */
 int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector);
 
@@ -136,8 +184,12 @@ int ivshmem_next_event(struct ivshmem *iv, struct ivshmem_event *ev);
 
 /*
  * Consume vector v's pending notifications: returns how many (capped at
- * INT_MAX), 0 if none. Never blocks. -EINVAL for no such vector, -EIO if
- * the server's fd for it does not behave like an eventfd.
+ * INT_MAX), 0 if none (also when another holder of the eventfd read them
+ * first). Never blocks, even when another peer cleared O_NONBLOCK on the
+ * shared eventfd: the read is RWF_NOWAIT (Linux 5.12 and later; older
+ * kernels fall back to poll, then set O_NONBLOCK again, then read, which a
+ * peer racing in between can still make wait). -EINVAL for no such vector,
+ * -EIO if the fd does not behave like an eventfd.
  */
 int ivshmem_ack(struct ivshmem *iv, unsigned vector);
 

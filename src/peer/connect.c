@@ -47,10 +47,6 @@ static int open_socket(const char *path, int timeout_ms)
 			errno = ETIMEDOUT;
 		goto fail;
 	}
-	/* From here on reads never block: setup polls, process() must not. */
-	rc = fcntl(fd, F_GETFL);
-	if (rc < 0 || fcntl(fd, F_SETFL, rc | O_NONBLOCK) < 0)
-		goto fail;
 	return fd;
 fail:
 	rc = -errno;
@@ -114,32 +110,33 @@ static int run_setup(struct ivshmem *iv, int64_t deadline)
 	return 0;
 }
 
-IVSHMEM_EXPORT int ivshmem_connect(struct ivshmem **out,
-				   const char *socket_path, unsigned vectors,
-				   int timeout_ms)
+/* Hidden: the fuzzer drives the setup over a socketpair through this. */
+int ivp_connect_fd(struct ivshmem **out, int sock, unsigned vectors,
+		   int timeout_ms)
 {
 	int64_t deadline = ivp_deadline(timeout_ms);
 	struct ivshmem *iv;
-	int rc;
+	int rc, fl;
 
-	if (!out || !socket_path || vectors < 1 ||
-	    vectors > IVSHMEM_MAX_VECTORS)
-		return -EINVAL;
 	*out = NULL;
-	iv = calloc(1, sizeof(*iv));
-	if (!iv)
-		return -ENOMEM;
-	iv->id = -1;
-	iv->pending = -1;
-	iv->want = vectors;
-	iv->rx = (struct ivproto_rx)IVPROTO_RX_INIT;
-	iv->phase = IVP_PH_VERSION;
-	iv->sock = open_socket(socket_path, timeout_ms);
-	if (iv->sock < 0) {
-		rc = iv->sock;
-		free(iv);
+	/* From here on reads never block: setup polls, process() must not. */
+	fl = fcntl(sock, F_GETFL);
+	if (fl < 0 || fcntl(sock, F_SETFL, fl | O_NONBLOCK) < 0) {
+		rc = -errno;
+		close(sock);
 		return rc;
 	}
+	iv = calloc(1, sizeof(*iv));
+	if (!iv) {
+		close(sock);
+		return -ENOMEM;
+	}
+	iv->sock = sock;
+	iv->id = -1;
+	iv->pending = -1;
+	iv->limit = vectors ? vectors : IVSHMEM_MAX_VECTORS;
+	iv->rx = (struct ivproto_rx)IVPROTO_RX_INIT;
+	iv->phase = IVP_PH_VERSION;
 	rc = run_setup(iv, deadline);
 	if (rc < 0) {
 		ivshmem_close(iv);
@@ -147,6 +144,23 @@ IVSHMEM_EXPORT int ivshmem_connect(struct ivshmem **out,
 	}
 	*out = iv;
 	return 0;
+}
+
+IVSHMEM_EXPORT int ivshmem_connect(struct ivshmem **out,
+				   const char *socket_path, unsigned vectors,
+				   int timeout_ms)
+{
+	int64_t deadline = ivp_deadline(timeout_ms);
+	int sock;
+
+	if (!out || !socket_path || vectors > IVSHMEM_MAX_VECTORS)
+		return -EINVAL;
+	*out = NULL;
+	sock = open_socket(socket_path, timeout_ms);
+	if (sock < 0)
+		return sock;
+	/* What connect() left of timeout_ms bounds the setup. */
+	return ivp_connect_fd(out, sock, vectors, ivp_left_ms(deadline));
 }
 
 IVSHMEM_EXPORT void ivshmem_close(struct ivshmem *iv)
@@ -182,4 +196,9 @@ IVSHMEM_EXPORT size_t ivshmem_size(const struct ivshmem *iv)
 IVSHMEM_EXPORT unsigned ivshmem_vectors(const struct ivshmem *iv)
 {
 	return iv->nvec;
+}
+
+IVSHMEM_EXPORT int ivshmem_mem_sealed(const struct ivshmem *iv)
+{
+	return iv->sealed;
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -13,7 +12,7 @@ IVSHMEM_EXPORT int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector)
 	const uint64_t one = 1;
 	const struct ivp_peer *p;
 	ssize_t n;
-	int fd;
+	int fd, fl;
 
 	if (peer == iv->id) {
 		if (vector >= iv->nvec)
@@ -27,6 +26,17 @@ IVSHMEM_EXPORT int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector)
 			return -EINVAL;
 		fd = p->fd[vector];
 	}
+	/*
+	 * An eventfd's write blocks while its counter is full unless the
+	 * file is non-blocking, and that flag is shared with every peer
+	 * holding the fd: look each time (never cached) and set it again if
+	 * one cleared it. Writes ignore RWF_NOWAIT, so a peer that clears the
+	 * flag in the microsecond between this and the write and also keeps
+	 * the counter full can still make this one write wait for a read.
+	 */
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	do {
 		n = write(fd, &one, sizeof(one));
 	} while (n < 0 && errno == EINTR);
@@ -42,43 +52,14 @@ IVSHMEM_EXPORT int ivshmem_vector_fd(const struct ivshmem *iv, unsigned vector)
 
 IVSHMEM_EXPORT int ivshmem_ack(struct ivshmem *iv, unsigned vector)
 {
-	struct pollfd pfd = { .events = POLLIN };
 	uint64_t count;
 	ssize_t n;
-	int rc;
 
 	if (vector >= iv->nvec)
 		return -EINVAL;
-	pfd.fd = iv->own[vector];
-	/*
-	 * The server made the eventfd, so do not trust it to be
-	 * non-blocking: look once, and on a blocking one only read after
-	 * poll says there is something. A non-blocking one (what QEMU's and
-	 * our server make) is read at once: one system call per ack.
-	 */
-	if (!(iv->own_checked >> vector & 1)) {
-		int fl = fcntl(pfd.fd, F_GETFL);
-
-		iv->own_checked |= UINT64_C(1) << vector;
-		if (fl >= 0 && (fl & O_NONBLOCK))
-			iv->own_nonblock |= UINT64_C(1) << vector;
-	}
-	if (iv->own_nonblock >> vector & 1)
-		goto read_it;
-	do {
-		rc = poll(&pfd, 1, 0);
-	} while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return -errno;
-	if (rc == 0)
-		return 0;
-	if (!(pfd.revents & POLLIN))
-		return -EIO;  /* POLLERR/POLLHUP: not an eventfd we can use */
-read_it:
-	do {
-		n = read(pfd.fd, &count, sizeof(count));
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)  /* EAGAIN: raced with another reader of the same fd */
+	/* Every peer shares this eventfd: see ivp_read_nowait(). */
+	n = ivp_read_nowait(iv->own[vector], &count);
+	if (n < 0)  /* EAGAIN: nothing, or another reader was first */
 		return errno == EWOULDBLOCK ? 0 : -errno;
 	if (n != sizeof(count))
 		return -EIO;

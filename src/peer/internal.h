@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ivshmem/ivshmem.h"
 #include "wire.h"
@@ -14,9 +15,10 @@
 
 /*
  * After one of our own vectors has arrived, how long setup waits for the
- * next one before it concludes the server hands out fewer than we asked
- * for. A server writes a peer's vectors back to back, so this only delays
- * connect against a server configured with fewer vectors.
+ * next one before it concludes the server hands out no more. A server
+ * writes a peer's vectors back to back, so this only delays connect when
+ * nothing else tells us our count: we take every vector (vectors == 0) or
+ * asked for more than the server gives, and no peer was there before us.
  */
 #define IVP_OWN_VECTOR_GRACE_MS 500
 
@@ -32,6 +34,12 @@ enum ivp_phase {
 	IVP_PH_READY,
 };
 
+/*
+ * A peer is pending while its vector messages arrive, then complete (live,
+ * JOINED queued) for good. At most one peer is pending, iv->pending: a
+ * message about any other id completes it first. So a peer is reported
+ * once, and fd[] is only ever written below cap.
+ */
 struct ivp_peer {
 	int id;
 	int complete;    /* JOINED reported: all its vector messages are in */
@@ -54,11 +62,11 @@ struct ivshmem {
 	int gone;              /* SERVER_GONE queued; the socket is dead */
 	void *mem;
 	size_t size;
-	unsigned want;         /* vectors asked for by the caller */
+	int sealed;            /* the memory is a memfd sealed against shrinking */
+	unsigned limit;        /* vectors kept per peer (ours too) at most */
 	unsigned nvec;         /* our own vectors actually received */
+	unsigned peers_nvec;   /* most vectors of a peer there before us */
 	int own[IVSHMEM_MAX_VECTORS];
-	uint64_t own_checked;  /* own[v]'s O_NONBLOCK looked up (bit v) */
-	uint64_t own_nonblock; /* own[v] is non-blocking: read it directly */
 	struct ivproto_rx rx;
 	struct ivp_peer **peers;  /* sorted by id, complete or pending */
 	size_t npeers, peers_cap;
@@ -81,7 +89,15 @@ void ivp_peer_trim(struct ivp_peer *p, unsigned nvec);
 void ivp_peers_free(struct ivshmem *iv);
 
 /* shm.c */
-int ivp_shm_map(int fd, void **mem, size_t *size);
+int ivp_shm_map(int fd, void **mem, size_t *size, int *sealed);
+
+/* fdkind.c */
+int ivp_is_eventfd(int fd);
+ssize_t ivp_read_nowait(int fd, uint64_t *count);
+
+/* connect.c: the setup over a connected socket (sock is taken). */
+int ivp_connect_fd(struct ivshmem **out, int sock, unsigned vectors,
+		   int timeout_ms);
 
 /* proto.c */
 int ivp_setup_msg(struct ivshmem *iv, int64_t value, int fd);

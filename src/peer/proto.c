@@ -4,11 +4,14 @@
  * and leaving. The socket I/O itself is src/proto's.
  *
  * A peer's vectors arrive as one message each, so a peer is "pending"
- * until its vector messages are over. That is when it has as many vectors
- * as we have (a server gives every peer the same count), or when a message
- * about any other id arrives (the server gave it fewer). Only then is it
- * live and its JOINED event queued. Further fds for a live peer are extra
- * vectors and are closed, as are vectors beyond our own count.
+ * until its vector messages are over: when it has as many as it can have
+ * (our own count once we are set up; the caller's limit before), or when a
+ * message about any other id arrives. Only then is it live and its JOINED
+ * event queued, once. Later fds for a live peer (extra vectors, or a server
+ * interleaving peers' vectors) are closed: a peer's vector count never
+ * changes once reported, and no peer ever holds more fds than its cap.
+ * Every vector fd must be an eventfd: we write to peers' and read our own,
+ * and only an eventfd can neither block (see doorbell.c) nor raise SIGPIPE.
  */
 #include <errno.h>
 #include <sys/socket.h>
@@ -33,21 +36,28 @@ static void complete_pending(struct ivshmem *iv, int queue)
 	if (!p)
 		return;
 	p->complete = 1;
+	if (iv->phase != IVP_PH_READY && p->nvec > iv->peers_nvec)
+		iv->peers_nvec = p->nvec;
 	if (queue)
 		ivp_evq_push(&iv->evq, IVSHMEM_EV_PEER_JOINED, p->id, p->nvec);
 }
 
 /* Vector fd of peer id (not us). Takes fd in every case. */
-static int add_vector(struct ivshmem *iv, int id, int fd, unsigned cap,
-		      int queue)
+static int add_vector(struct ivshmem *iv, int id, int fd, int queue)
 {
-	struct ivp_peer *p = ivp_peer_find(iv, id);
+	struct ivp_peer *p;
 
+	if (iv->pending >= 0 && iv->pending != id)
+		complete_pending(iv, queue);
+	p = ivp_peer_find(iv, id);
 	if (p && p->complete) {
-		close(fd);  /* more vectors than we use */
+		close(fd);  /* its vectors were over: nothing to add */
 		return 0;
 	}
 	if (!p) {
+		/* Once set up, a peer has at most as many vectors as we. */
+		unsigned cap = iv->phase == IVP_PH_READY ? iv->nvec : iv->limit;
+
 		p = ivp_peer_insert(iv, id, cap);
 		if (!p) {
 			close(fd);
@@ -55,15 +65,16 @@ static int add_vector(struct ivshmem *iv, int id, int fd, unsigned cap,
 		}
 		iv->pending = id;
 	}
+	/* p is the pending peer; below its cap (it completes at the cap). */
 	p->fd[p->nvec++] = fd;
-	if (p->nvec == cap)
+	if (p->nvec >= p->cap)
 		complete_pending(iv, queue);
 	return 0;
 }
 
 /*
- * Our own vectors are in (all we asked for, or fewer: see connect.c).
- * Existing peers keep at most as many vectors as we have and are
+ * Our own vectors are in (all the server gives, up to our limit; see
+ * connect.c). Existing peers keep at most as many vectors as we have and are
  * reported as JOINED, so callers learn of every peer the same way.
  */
 int ivp_finish_setup(struct ivshmem *iv)
@@ -107,7 +118,7 @@ int ivp_setup_msg(struct ivshmem *iv, int64_t v, int fd)
 		if (fd < 0 || v != IVPROTO_SHM_ID)
 			break;
 		/* The mapping keeps the memory; the fd is of no more use. */
-		rc = ivp_shm_map(fd, &iv->mem, &iv->size);
+		rc = ivp_shm_map(fd, &iv->mem, &iv->size, &iv->sealed);
 		close(fd);
 		if (rc == 0)
 			iv->phase = IVP_PH_VECTORS;
@@ -116,7 +127,7 @@ int ivp_setup_msg(struct ivshmem *iv, int64_t v, int fd)
 		if (!valid_peer_id(v))
 			break;
 		if (iv->nvec > 0 && v != iv->id) {
-			/* Fewer own vectors than asked: this is news. */
+			/* Our vectors are over: this is news. */
 			rc = ivp_finish_setup(iv);
 			if (rc < 0) {
 				if (fd >= 0)
@@ -125,13 +136,19 @@ int ivp_setup_msg(struct ivshmem *iv, int64_t v, int fd)
 			}
 			return ivp_handle_msg(iv, v, fd);
 		}
-		if (fd < 0)  /* nobody can leave before we are set up */
-			break;
+		if (fd < 0 || !ivp_is_eventfd(fd))
+			break;  /* nobody can leave before we are set up */
 		if (v != iv->id)
-			return add_vector(iv, (int)v, fd, iv->want, 0);
+			return add_vector(iv, (int)v, fd, 0);
 		complete_pending(iv, 0);
-		iv->own[iv->nvec++] = fd;
-		return iv->nvec == iv->want ? ivp_finish_setup(iv) : 0;
+		iv->own[iv->nvec++] = fd;  /* nvec < limit: we stop there */
+		/*
+		 * Done at the limit, or at the count of the peers before us:
+		 * a server gives every peer the same count.
+		 */
+		if (iv->nvec == iv->limit || iv->nvec == iv->peers_nvec)
+			return ivp_finish_setup(iv);
+		return 0;
 	case IVP_PH_READY:
 		return ivp_handle_msg(iv, v, fd);
 	}
@@ -161,8 +178,13 @@ int ivp_handle_msg(struct ivshmem *iv, int64_t v, int fd)
 		close(fd);  /* more own vectors than we asked for */
 		return 0;
 	}
-	if (fd >= 0)
-		return add_vector(iv, id, fd, iv->nvec, 1);
+	if (fd >= 0) {
+		if (!ivp_is_eventfd(fd)) {
+			close(fd);
+			return -EPROTO;
+		}
+		return add_vector(iv, id, fd, 1);
+	}
 	p = ivp_peer_find(iv, id);
 	if (p && p->complete)
 		ivp_evq_push(&iv->evq, IVSHMEM_EV_PEER_LEFT, id, p->nvec);

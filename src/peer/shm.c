@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Checking and mapping the shared memory fd the server hands us. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,11 +14,12 @@
  * file (POSIX shm, memfd or hugetlbfs all are) of a non-zero whole number
  * of pages, as QEMU's device could map it.
  */
-int ivp_shm_map(int fd, void **mem, size_t *size)
+int ivp_shm_map(int fd, void **mem, size_t *size, int *sealed)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct stat st;
 	void *p;
+	int seals;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
@@ -31,6 +33,12 @@ int ivp_shm_map(int fd, void **mem, size_t *size)
 		 fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	/*
+	 * Sealed against shrinking, the memory can never be truncated under
+	 * us (SIGBUS on access). F_GET_SEALS fails on anything but a memfd.
+	 */
+	seals = fcntl(fd, F_GET_SEALS);
+	*sealed = seals >= 0 && (seals & F_SEAL_SHRINK);
 	*mem = p;
 	*size = (size_t)st.st_size;
 	return 0;
