@@ -62,6 +62,16 @@ static int make_fd(enum fake_fd kind)
 			_exit(92);
 		close(p[1]);
 		return p[0];
+	case FD_PIPE_W:
+		if (pipe2(p, O_CLOEXEC) < 0)
+			_exit(92);
+		close(p[0]);
+		return p[1];
+	case FD_SOCK:
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+			_exit(92);
+		close(p[1]);
+		return p[0];
 	}
 	return -1;
 }

@@ -24,7 +24,9 @@ enum fake_fd {
 	FD_SHM_ODD,     /* 5000 bytes: not whole pages */
 	FD_SHM_RDONLY,  /* opened read-only: mmap fails with EACCES */
 	FD_SHM_OPATH,   /* an O_PATH fd: fstat works, mmap fails (EBADF) */
-	FD_PIPE,        /* not a regular file */
+	FD_PIPE,        /* not a regular file: a pipe's read end */
+	FD_PIPE_W,      /* a pipe's write end whose read end is closed */
+	FD_SOCK,        /* a socket whose other end is closed */
 	FD_TWO,         /* two eventfds on one message */
 };
 

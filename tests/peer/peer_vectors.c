@@ -82,9 +82,102 @@ static void more(void)
 	CHECK(pt_server_stop(&s) == 0, "server exit status");
 }
 
+/*
+ * Issue 12, item 2: `ivshmem-server -n 1` with peers there and a client
+ * asking 2. Every existing peer is reported with its 1 vector, listed,
+ * ringable, and gets its LEFT; connect does not wait for a grace period.
+ */
+static void half_peers(void)
+{
+	const char *args[] = { "-n", "1", NULL };
+	struct ivshmem *a, *b, *c;
+	struct tu_server s;
+	int base, rc, ids[2];
+	long long t0;
+
+	pt_server_start(&s, args);
+	base = tu_count_fds(0);
+	rc = ivshmem_connect(&a, s.socket_path, 1, 5000);
+	CHECK(rc == 0, "connect a: %s", strerror(-rc));
+	pt_settle(a);
+	rc = ivshmem_connect(&b, s.socket_path, 1, 5000);
+	CHECK(rc == 0, "connect b: %s", strerror(-rc));
+	pt_expect_event(b, IVSHMEM_EV_PEER_JOINED, ivshmem_id(a), 1);
+	pt_expect_event(a, IVSHMEM_EV_PEER_JOINED, ivshmem_id(b), 1);
+	t0 = tu_now_ns();
+	rc = ivshmem_connect(&c, s.socket_path, 2, 5000);
+	CHECK(rc == 0, "connect c: %s", strerror(-rc));
+	CHECK(tu_now_ns() - t0 < 400000000LL, "connect c waited %lld ms",
+	      (tu_now_ns() - t0) / 1000000);
+	CHECK(ivshmem_vectors(c) == 1, "c has %u vectors", ivshmem_vectors(c));
+	ids[0] = ivshmem_id(a);
+	ids[1] = ivshmem_id(b);
+	pt_expect_event(c, IVSHMEM_EV_PEER_JOINED, ids[0], 1);
+	pt_expect_event(c, IVSHMEM_EV_PEER_JOINED, ids[1], 1);
+	pt_expect_peers(c, ids, 2);
+	pt_expect_event(b, IVSHMEM_EV_PEER_JOINED, ivshmem_id(c), 1);
+	pt_expect_event(a, IVSHMEM_EV_PEER_JOINED, ivshmem_id(c), 1);
+	for (int i = 0; i < 2; i++) {
+		CHECK(ivshmem_ring(c, ids[i], 0) == 0, "ring %d", ids[i]);
+		CHECK(ivshmem_ring(c, ids[i], 1) == -EINVAL, "ring %d:1",
+		      ids[i]);
+	}
+	pt_expect_ring(b, 0);
+	pt_expect_ring(a, 0);
+	ivshmem_close(a);
+	pt_expect_event(c, IVSHMEM_EV_PEER_LEFT, ids[0], 1);
+	ivshmem_close(b);
+	pt_expect_event(c, IVSHMEM_EV_PEER_LEFT, ids[1], 1);
+	pt_expect_peers(c, NULL, 0);
+	ivshmem_close(c);
+	CHECK(tu_count_fds(0) == base, "%d fds after close, expected %d",
+	      tu_count_fds(0), base);
+	CHECK(pt_server_stop(&s) == 0, "server exit status");
+	printf("ok: -n 1 server, asking 2, with peers there\n");
+}
+
+/* vectors 0 against `-n 2`: each peer takes, and sees, both vectors. */
+static void take_all(void)
+{
+	const char *args[] = { "-n", "2", NULL };
+	struct ivshmem *a, *b;
+	struct tu_server s;
+	int base, rc;
+	long long t0;
+
+	pt_server_start(&s, args);
+	base = tu_count_fds(0);
+	/* First in: nothing tells the count but the grace period. */
+	rc = ivshmem_connect(&a, s.socket_path, 0, 5000);
+	CHECK(rc == 0, "connect a: %s", strerror(-rc));
+	pt_settle(a);
+	CHECK(ivshmem_vectors(a) == 2, "a has %u vectors", ivshmem_vectors(a));
+	/* Second: the peer before it tells the count, no waiting. */
+	t0 = tu_now_ns();
+	rc = ivshmem_connect(&b, s.socket_path, 0, 5000);
+	CHECK(rc == 0, "connect b: %s", strerror(-rc));
+	CHECK(tu_now_ns() - t0 < 400000000LL, "connect b waited %lld ms",
+	      (tu_now_ns() - t0) / 1000000);
+	CHECK(ivshmem_vectors(b) == 2, "b has %u vectors", ivshmem_vectors(b));
+	pt_expect_event(b, IVSHMEM_EV_PEER_JOINED, ivshmem_id(a), 2);
+	pt_expect_event(a, IVSHMEM_EV_PEER_JOINED, ivshmem_id(b), 2);
+	CHECK(ivshmem_ring(b, ivshmem_id(a), 1) == 0, "ring a:1");
+	pt_expect_ring(a, 1);
+	CHECK(ivshmem_ring(a, ivshmem_id(b), 1) == 0, "ring b:1");
+	pt_expect_ring(b, 1);
+	ivshmem_close(b);
+	ivshmem_close(a);
+	CHECK(tu_count_fds(0) == base, "%d fds after close, expected %d",
+	      tu_count_fds(0), base);
+	CHECK(pt_server_stop(&s) == 0, "server exit status");
+	printf("ok: -n 2 server, taking all\n");
+}
+
 int main(void)
 {
 	fewer();
 	more();
+	half_peers();
+	take_all();
 	return 0;
 }
