@@ -47,7 +47,7 @@ int main(void)
 	snprintf(line, sizeof(line), "peer %d:", sid);
 	CHECK(strstr(out, line) > strstr(out, "peers: 2"), "order:\n%s", out);
 
-	/* Alone but for us, with the default single vector. */
+	/* Alone but for us: by default all the server's 3 vectors. */
 	ct_close_in(shell);
 	CHECK(ct_wait_exit(shell, 5000) == 0, "the shell exited %d:\n%s",
 	      shell->status, shell->buf);
@@ -55,10 +55,21 @@ int main(void)
 	rc = tu_run(ARGV(ct_client_bin(), "-S", s.socket_path, "--dump"),
 		    out, sizeof(out), 20);
 	CHECK(rc == 0, "--dump exited %d:\n%s", rc, out);
-	CHECK(strstr(out, "vectors: 1\n") && strstr(out, "peers: 1\n"),
+	CHECK(strstr(out, "vectors: 3\n") && strstr(out, "peers: 1\n"),
 	      "second dump:\n%s", out);
-	snprintf(line, sizeof(line), "peer %d: 1 vectors\n", me);
+	snprintf(line, sizeof(line), "peer %d: 3 vectors\n", me);
 	CHECK(strstr(out, line), "no '%s' in:\n%s", line, out);
+	/* The server's memfd or shm: either way the dump says which. */
+	CHECK(strstr(out, "shared memory sealed against shrinking: "),
+	      "no seal line:\n%s", out);
+
+	/* -n 1 keeps one of ours and of each peer's: "1 vector". */
+	rc = tu_run(ARGV(ct_client_bin(), "-S", s.socket_path, "-n", "1",
+			 "--dump"), out, sizeof(out), 20);
+	CHECK(rc == 0, "--dump -n 1 exited %d:\n%s", rc, out);
+	snprintf(line, sizeof(line), "peer %d: 1 vector\n", me);
+	CHECK(strstr(out, "vectors: 1\n") && strstr(out, line),
+	      "-n 1 dump:\n%s", out);
 
 	ivshmem_close(iv);
 	free(shell);

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+
+#define VECTORS(n) (n), cli_plural((unsigned long)(n), "vector", "vectors")
+
 void client_dump(struct ivshmem *iv, FILE *out)
 {
 	int n = ivshmem_peers(iv, NULL, 0);
@@ -13,17 +17,20 @@ void client_dump(struct ivshmem *iv, FILE *out)
 	fprintf(out, "own id: %d\n", ivshmem_id(iv));
 	fprintf(out, "shared memory: %zu bytes at %p\n", ivshmem_size(iv),
 		ivshmem_mem(iv));
+	fprintf(out, "shared memory sealed against shrinking: %s\n",
+		ivshmem_mem_sealed(iv) ? "yes" : "no");
 	fprintf(out, "vectors: %u\n", ivshmem_vectors(iv));
 	if (n > 0 && ids)
 		n = ivshmem_peers(iv, ids, n);
 	fprintf(out, "peers: %d\n", n < 0 ? 0 : n);
 	for (int i = 0; ids && i < n; i++)
-		fprintf(out, "  peer %d: %d vectors\n", ids[i],
-			ivshmem_peer_vectors(iv, ids[i]));
+		fprintf(out, "  peer %d: %d %s\n", ids[i],
+			VECTORS(ivshmem_peer_vectors(iv, ids[i])));
 	free(ids);
 }
 
-static int ring_peer(struct ivshmem *iv, int peer, int vector, FILE *err)
+static int ring_peer(struct ivshmem *iv, int peer, int vector,
+		     const struct client_ring_out *o)
 {
 	int nvec = ivshmem_peer_vectors(iv, peer);
 	int rc;
@@ -31,18 +38,19 @@ static int ring_peer(struct ivshmem *iv, int peer, int vector, FILE *err)
 	if (peer == ivshmem_id(iv))
 		nvec = (int)ivshmem_vectors(iv);
 	if (nvec < 0) {
-		fprintf(err, "no peer %d\n", peer);
+		fprintf(o->err, "%sno peer %d\n", o->prefix, peer);
 		return nvec;
 	}
 	if (vector != CLIENT_ALL && vector >= nvec) {
-		/* We keep no more of a peer's vectors than we have (-n). */
-		if (nvec == (int)ivshmem_vectors(iv))
-			fprintf(err, "peer %d has no vector %d that we know: "
-				"we took %d vectors (-n)\n", peer, vector,
-				nvec);
+		/* -n: we keep no more of a peer's vectors than that. */
+		if (o->limit && nvec == (int)o->limit)
+			fprintf(o->err, "%speer %d has no vector %d that we "
+				"kept: -n %u keeps %d %s\n", o->prefix, peer,
+				vector, o->limit, VECTORS(nvec));
 		else
-			fprintf(err, "peer %d has no vector %d (it has %d)\n",
-				peer, vector, nvec);
+			fprintf(o->err, "%speer %d has no vector %d (it has "
+				"%d %s)\n", o->prefix, peer, vector,
+				VECTORS(nvec));
 		return -EINVAL;
 	}
 	for (int v = 0; v < nvec; v++) {
@@ -50,20 +58,23 @@ static int ring_peer(struct ivshmem *iv, int peer, int vector, FILE *err)
 			continue;
 		rc = ivshmem_ring(iv, peer, (unsigned)v);
 		if (rc < 0) {
-			fprintf(err, "cannot ring peer %d vector %d: %s\n",
-				peer, v, strerror(-rc));
+			fprintf(o->err, "%scannot ring peer %d vector %d: %s\n",
+				o->prefix, peer, v, strerror(-rc));
 			return rc;
 		}
+		if (o->log)
+			fprintf(o->log, "rang peer %d vector %d\n", peer, v);
 	}
 	return 0;
 }
 
-int client_ring(struct ivshmem *iv, int peer, int vector, FILE *err)
+int client_ring(struct ivshmem *iv, int peer, int vector,
+		const struct client_ring_out *o)
 {
 	int n, rc = 0, *ids;
 
 	if (peer != CLIENT_ALL)
-		return ring_peer(iv, peer, vector, err);
+		return ring_peer(iv, peer, vector, o);
 	n = ivshmem_peers(iv, NULL, 0);
 	if (n <= 0)
 		return 0;
@@ -72,7 +83,7 @@ int client_ring(struct ivshmem *iv, int peer, int vector, FILE *err)
 		return -ENOMEM;
 	n = ivshmem_peers(iv, ids, n);
 	for (int i = 0; i < n && rc == 0; i++)
-		rc = ring_peer(iv, ids[i], vector, err);
+		rc = ring_peer(iv, ids[i], vector, o);
 	free(ids);
 	return rc;
 }
@@ -123,8 +134,8 @@ void client_present(struct ivshmem *iv, FILE *out)
 	/* Without ivshmem_process(), only what connecting queued. */
 	while (ivshmem_next_event(iv, &ev) == 1) {
 		if (ev.type == IVSHMEM_EV_PEER_JOINED)
-			fprintf(out, "peer %d is here (%u vectors)\n",
-				ev.peer, ev.vectors);
+			fprintf(out, "peer %d is here (%u %s)\n",
+				ev.peer, VECTORS(ev.vectors));
 		else if (ev.type == IVSHMEM_EV_PEER_LEFT)
 			fprintf(out, "peer %d left\n", ev.peer);
 	}
@@ -139,8 +150,8 @@ int client_report(struct ivshmem *iv, FILE *out, unsigned long long *rung)
 	while (ivshmem_next_event(iv, &ev) == 1) {
 		switch (ev.type) {
 		case IVSHMEM_EV_PEER_JOINED:
-			fprintf(out, "peer %d joined (%u vectors)\n", ev.peer,
-				ev.vectors);
+			fprintf(out, "peer %d joined (%u %s)\n", ev.peer,
+				VECTORS(ev.vectors));
 			break;
 		case IVSHMEM_EV_PEER_LEFT:
 			fprintf(out, "peer %d left\n", ev.peer);

@@ -9,14 +9,23 @@
 
 #define CLIENT_ALL (-1)
 
-/* Print our id, the memory, our vectors and every live peer. */
+/* Print our id, the memory, our vectors and every live peer with its. */
 void client_dump(struct ivshmem *iv, FILE *out);
+
+/* Where client_ring() reports, and what it needs to explain errors. */
+struct client_ring_out {
+	FILE *log;           /* a line per doorbell rung (-v), or NULL */
+	FILE *err;           /* errors */
+	const char *prefix;  /* before each error: "ivshmem-client: " or "" */
+	unsigned limit;      /* -n, 0 for none: why a vector may be missing */
+};
 
 /*
  * Ring 'vector' of 'peer'; CLIENT_ALL for either means every peer / every
- * vector that peer has. Errors are printed to err. 0 or -errno.
+ * vector that peer has. 0 or -errno (printed to o->err).
  */
-int client_ring(struct ivshmem *iv, int peer, int vector, FILE *err);
+int client_ring(struct ivshmem *iv, int peer, int vector,
+		const struct client_ring_out *o);
 
 /* Parse "PEER:VECTOR", "PEER:all", "all:VECTOR" or "all". 0 or -EINVAL. */
 int client_parse_target(const char *text, int *peer, int *vector);
@@ -34,7 +43,10 @@ int client_report(struct ivshmem *iv, FILE *out, unsigned long long *rung);
  */
 void client_present(struct ivshmem *iv, FILE *out);
 
-/* The interactive shell: commands from stdin until EOF or "quit". */
-int client_shell(struct ivshmem *iv, int verbose);
+/*
+ * The interactive shell: commands from stdin until EOF or "quit". limit
+ * is -n (0: none), verbose -v's count.
+ */
+int client_shell(struct ivshmem *iv, unsigned limit, int verbose);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "client.h"
 #include "lineio.h"
 
@@ -17,6 +18,7 @@
 
 struct shell {
 	struct ivshmem *iv;
+	struct client_ring_out ring;
 	struct lineio io;
 	int status;
 };
@@ -64,7 +66,7 @@ static int run(char *line, void *ctx)
 		if (client_parse_target(target, &peer, &vector) < 0)
 			printf("usage: int PEER VECTOR | int PEER all | "
 			       "int all\n");
-		else if (client_ring(sh->iv, peer, vector, stdout) == 0)
+		else if (client_ring(sh->iv, peer, vector, &sh->ring) == 0)
 			printf("rang %s\n", target);
 	} else {
 		printf("unknown command '%s'; try 'help'\n", argv[0]);
@@ -92,14 +94,23 @@ static int report(struct shell *sh)
 	return rc;
 }
 
-int client_shell(struct ivshmem *iv, int verbose)
+int client_shell(struct ivshmem *iv, unsigned limit, int verbose)
 {
-	struct shell sh = { .iv = iv };
+	struct shell sh = {
+		.iv = iv,
+		.ring = {
+			.log = verbose ? stdout : NULL,
+			.err = stdout,
+			.prefix = "",
+			.limit = limit,
+		},
+	};
 	struct pollfd pfd[2 + IVSHMEM_MAX_VECTORS];
 	unsigned nvec = ivshmem_vectors(iv);
 
-	printf("joined as peer %d (%zu bytes of shared memory, %u vectors)\n",
-	       ivshmem_id(iv), ivshmem_size(iv), nvec);
+	printf("joined as peer %d (%zu bytes of shared memory, %u %s)\n",
+	       ivshmem_id(iv), ivshmem_size(iv), nvec,
+	       cli_plural(nvec, "vector", "vectors"));
 	if (verbose)
 		client_dump(iv, stdout);
 	client_present(iv, stdout);
