@@ -17,7 +17,7 @@
 
 static int memfd(off_t size)
 {
-	int fd = memfd_create("fake-ivshmem", MFD_CLOEXEC);
+	int fd = memfd_create("fake-ivshmem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0 || ftruncate(fd, size) < 0)
 		_exit(90);
@@ -39,7 +39,7 @@ static int reopen(int fd, int flags)
 
 static int make_fd(enum fake_fd kind)
 {
-	int p[2];
+	int p[2], fd;
 
 	switch (kind) {
 	case FD_NONE:
@@ -49,6 +49,13 @@ static int make_fd(enum fake_fd kind)
 		return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	case FD_SHM:
 		return memfd(FAKE_SHM_SIZE);
+	case FD_SHM_SEALED:
+	case FD_SHM_GROW:
+		fd = memfd(FAKE_SHM_SIZE);
+		if (fcntl(fd, F_ADD_SEALS, kind == FD_SHM_GROW ? F_SEAL_GROW :
+			  F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+			_exit(95);
+		return fd;
 	case FD_SHM_EMPTY:
 		return memfd(0);
 	case FD_SHM_ODD:

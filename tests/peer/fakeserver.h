@@ -20,6 +20,8 @@ enum fake_fd {
 	FD_NONE,
 	FD_EVENTFD,
 	FD_SHM,         /* a 64K memfd */
+	FD_SHM_SEALED,  /* a 64K memfd sealed against shrinking and growing */
+	FD_SHM_GROW,    /* a 64K memfd sealed against growing only */
 	FD_SHM_EMPTY,   /* size 0 */
 	FD_SHM_ODD,     /* 5000 bytes: not whole pages */
 	FD_SHM_RDONLY,  /* opened read-only: mmap fails with EACCES */

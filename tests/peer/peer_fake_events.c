@@ -192,8 +192,27 @@ static void bad_after_setup(const char *name, struct fake_step bad)
 	done(&f, iv, base, name);
 }
 
+/* ivshmem_mem_sealed(): 1 only for a memfd sealed against shrinking. */
+static void sealed(enum fake_fd kind, int expect, const char *name)
+{
+	const struct fake_step s[] = {
+		F_MSG(0), F_MSG(3), F_MSGFD(-1, kind), F_EFD(3), F_HANG,
+	};
+	struct fake_server f;
+	int base = tu_count_fds(0);
+	struct ivshmem *iv = join(&f, s, 1, 5000);
+
+	CHECK(ivshmem_mem_sealed(iv) == expect, "%s: sealed %d", name,
+	      ivshmem_mem_sealed(iv));
+	((volatile char *)ivshmem_mem(iv))[FAKE_SHM_SIZE - 1] = 1;
+	done(&f, iv, base, name);
+}
+
 int main(void)
 {
+	sealed(FD_SHM, 0, "unsealed memfd");
+	sealed(FD_SHM_GROW, 0, "memfd sealed against growing only");
+	sealed(FD_SHM_SEALED, 1, "memfd sealed against shrinking");
 	more_own();
 	fewer_own_next_id();
 	fewer_own_silence();
