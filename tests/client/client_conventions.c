@@ -6,6 +6,7 @@
  * src/util/cli.h: --help, --version, one-line usage errors naming the bare
  * program, runtime errors prefixed "ivshmem-client:", plurals, -v.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "clienttest.h"
@@ -124,6 +125,27 @@ static void vectors(void)
 	rc = tu_run(ARGV(ct_client_bin(), "-S", s.socket_path, "--ring", line),
 		    out, sizeof(out), 20);
 	CHECK(rc == 0 && !*out, "--ring exited %d:\n%s", rc, out);
+
+	/* The shell: QEMU's '?' and ';' between commands; plurals. */
+	{
+		struct ct_proc *c = calloc(1, sizeof(*c));
+
+		CHECK(c, "out of memory");
+		ct_spawn(c, ARGV(ct_client_bin(), "-S", s.socket_path, "-n",
+				 "1"));
+		CHECK(ct_expect(c, "of shared memory, 1 vector)", 5000),
+		      "no join line:\n%s", c->buf);
+		snprintf(line, sizeof(line), "int %d 0;?\n", id);
+		ct_send(c, line);
+		snprintf(line, sizeof(line), "rang %d:0", id);
+		CHECK(ct_expect(c, line, 5000) &&
+		      ct_expect(c, "help, ?", 5000), "int;?:\n%s", c->buf);
+		ct_close_in(c);
+		CHECK(ct_wait_exit(c, 5000) == 0, "shell exited %d:\n%s",
+		      c->status, c->buf);
+		ct_finish(c);
+		free(c);
+	}
 
 	ivshmem_close(p);
 	CHECK(tu_server_stop(&s) == 0, "server exit status");

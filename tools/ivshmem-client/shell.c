@@ -25,29 +25,27 @@ struct shell {
 
 static void help(void)
 {
-	printf("help               this text\n"
+	printf("help, ?            this text\n"
 	       "dump               our id, memory, vectors and the peers\n"
 	       "int PEER VECTOR    ring a peer's vector\n"
 	       "int PEER all       ring all of a peer's vectors\n"
 	       "int all            ring every vector of every peer\n"
-	       "quit               leave\n");
+	       "quit               leave\n"
+	       "Separate commands on a line with ';'.\n");
 }
 
-/* One command line; nonzero ends the shell (NULL: end of input). */
-static int run(char *line, void *ctx)
+/* One command; nonzero ends the shell. */
+static int run_one(struct shell *sh, char *cmd)
 {
-	struct shell *sh = ctx;
 	char *argv[4], *save = NULL;
 	int argc = 0, peer, vector;
 
-	if (!line)
-		return 1;
-	for (char *t = strtok_r(line, " \t\r\n", &save); t && argc < 4;
+	for (char *t = strtok_r(cmd, " \t\r\n", &save); t && argc < 4;
 	     t = strtok_r(NULL, " \t\r\n", &save))
 		argv[argc++] = t;
 	if (argc == 0)
 		return 0;
-	if (!strcmp(argv[0], "help")) {
+	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "?")) {
 		help();
 	} else if (!strcmp(argv[0], "dump")) {
 		client_dump(sh->iv, stdout);
@@ -72,6 +70,23 @@ static int run(char *line, void *ctx)
 		printf("unknown command '%s'; try 'help'\n", argv[0]);
 	}
 	fflush(stdout);
+	return 0;
+}
+
+/*
+ * One line; nonzero ends the shell (NULL: end of input). As in QEMU's
+ * client, ';' separates commands on a line.
+ */
+static int run(char *line, void *ctx)
+{
+	char *save = NULL;
+
+	if (!line)
+		return 1;
+	for (char *c = strtok_r(line, ";", &save); c;
+	     c = strtok_r(NULL, ";", &save))
+		if (run_one(ctx, c))
+			return 1;
 	return 0;
 }
 
