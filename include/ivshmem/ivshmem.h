@@ -27,11 +27,12 @@
  *    of the vectors the event gave, and gets exactly one LEFT when the
  *    server says it left; a peer is reported once (peer_interleave,
  *    peer_vectors, fuzz_peer_proto);
- *  - no SIGPIPE: every vector fd is checked to be an eventfd when it
- *    arrives (a pipe, socket or anything else is a protocol error,
- *    -EPROTO), and writing to an eventfd never raises SIGPIPE. The
- *    process's signal dispositions and masks are never touched
- *    (peer_hostile_fds);
+ *  - no SIGPIPE: every vector fd is checked when it arrives: ours must be
+ *    eventfds, a peer's an eventfd or another anonymous-inode file
+ *    (timerfd, ...; writing to those fails with -EINVAL). A pipe, socket,
+ *    file or device is a protocol error (-EPROTO). None of these can
+ *    raise SIGPIPE; the process's signal dispositions and masks are never
+ *    touched (peer_hostile_fds);
  *  - ivshmem_ack(), ivshmem_process(), ivshmem_next_event() never block,
  *    and ivshmem_wait() returns by its timeout, even when another peer
  *    clears O_NONBLOCK on our eventfds or reads their counters
@@ -106,7 +107,8 @@ struct ivshmem_event {
  * -ENOENT/-ECONNREFUSED (no server), -ECONNRESET (the server closed the
  * connection before setup began, e.g. it is full), -EPROTO (the server
  * broke the protocol: messages out of order, a bad id, a missing or extra
- * fd, a vector fd that is not an eventfd, EOF during setup, a shared
+ * fd, a vector fd that is a pipe, socket or file (see above), EOF during
+ * setup, a shared
  * memory fd that is not a regular file of a non-zero whole number of
  * pages), -EPROTONOSUPPORT (another protocol version), mmap()'s errno when
  * the memory cannot be mapped read-write (e.g. -EACCES), -ETIMEDOUT,

@@ -132,6 +132,12 @@ int ivp_connect_fd(struct ivshmem **out, int sock, unsigned vectors,
 		return -ENOMEM;
 	}
 	iv->sock = sock;
+	rc = ivp_anon_inode(&iv->anon_dev, &iv->anon_ino);
+	if (rc < 0) {
+		close(sock);
+		free(iv);
+		return rc;
+	}
 	iv->id = -1;
 	iv->pending = -1;
 	iv->limit = vectors ? vectors : IVSHMEM_MAX_VECTORS;

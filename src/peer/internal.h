@@ -67,6 +67,8 @@ struct ivshmem {
 	unsigned nvec;         /* our own vectors actually received */
 	unsigned peers_nvec;   /* most vectors of a peer there before us */
 	int own[IVSHMEM_MAX_VECTORS];
+	dev_t anon_dev;        /* the anonymous inode eventfds share */
+	ino_t anon_ino;
 	struct ivproto_rx rx;
 	struct ivp_peer **peers;  /* sorted by id, complete or pending */
 	size_t npeers, peers_cap;
@@ -92,7 +94,9 @@ void ivp_peers_free(struct ivshmem *iv);
 int ivp_shm_map(int fd, void **mem, size_t *size, int *sealed);
 
 /* fdkind.c */
-int ivp_is_eventfd(int fd);
+int ivp_anon_inode(dev_t *dev, ino_t *ino);
+int ivp_is_eventfd(const struct ivshmem *iv, int fd);
+int ivp_is_writable_vector(const struct ivshmem *iv, int fd);
 ssize_t ivp_read_nowait(int fd, uint64_t *count);
 
 /* connect.c: the setup over a connected socket (sock is taken). */

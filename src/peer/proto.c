@@ -10,8 +10,10 @@
  * event queued, once. Later fds for a live peer (extra vectors, or a server
  * interleaving peers' vectors) are closed: a peer's vector count never
  * changes once reported, and no peer ever holds more fds than its cap.
- * Every vector fd must be an eventfd: we write to peers' and read our own,
- * and only an eventfd can neither block (see doorbell.c) nor raise SIGPIPE.
+ * Our own vector fds must be eventfds: we poll and read them. A peer's,
+ * which we only write, must be an eventfd or of its anonymous-inode kin,
+ * whose writes fail harmlessly: never a pipe or socket (SIGPIPE), never a
+ * file or device that could block.
  */
 #include <errno.h>
 #include <sys/socket.h>
@@ -136,10 +138,15 @@ int ivp_setup_msg(struct ivshmem *iv, int64_t v, int fd)
 			}
 			return ivp_handle_msg(iv, v, fd);
 		}
-		if (fd < 0 || !ivp_is_eventfd(fd))
-			break;  /* nobody can leave before we are set up */
-		if (v != iv->id)
+		if (fd < 0)  /* nobody can leave before we are set up */
+			break;
+		if (v != iv->id) {
+			if (!ivp_is_writable_vector(iv, fd))
+				break;
 			return add_vector(iv, (int)v, fd, 0);
+		}
+		if (!ivp_is_eventfd(iv, fd))  /* we read and poll it */
+			break;
 		complete_pending(iv, 0);
 		iv->own[iv->nvec++] = fd;  /* nvec < limit: we stop there */
 		/*
@@ -179,7 +186,7 @@ int ivp_handle_msg(struct ivshmem *iv, int64_t v, int fd)
 		return 0;
 	}
 	if (fd >= 0) {
-		if (!ivp_is_eventfd(fd)) {
+		if (!ivp_is_writable_vector(iv, fd)) {
 			close(fd);
 			return -EPROTO;
 		}
