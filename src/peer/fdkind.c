@@ -56,7 +56,7 @@ int ivp_is_eventfd(const struct ivshmem *iv, int fd)
 
 /*
  * For a peer's vector, which we only ever write: an fd on that anonymous
- * inode is enough (one fstat, where readlink costs ten times more and a
+ * inode is enough (one fstat, where readlink costs ~8 times more and a
  * server may send thousands). Writing to any such kind either works (an
  * eventfd) or fails with EINVAL: never SIGPIPE. Anything else must be an
  * eventfd by name, in case a kernel gives eventfds inodes of their own.
