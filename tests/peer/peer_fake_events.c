@@ -5,34 +5,7 @@
  * vectors, bad messages in the event stream. Checks the events, the
  * errors and the fd count.
  */
-#include "fakeserver.h"
-#include "peertest.h"
-
-/* Connect to a fresh fake server playing script; checks rc is 0. */
-static struct ivshmem *join(struct fake_server *f,
-			    const struct fake_step *script, unsigned vectors,
-			    int timeout_ms)
-{
-	struct ivshmem *iv;
-	int rc;
-
-	fake_start(f, script);
-	rc = ivshmem_connect(&iv, f->path, vectors, timeout_ms);
-	CHECK(rc == 0, "connect: %d (%s)", rc, strerror(-rc));
-	CHECK(ivshmem_id(iv) == 3, "id %d", ivshmem_id(iv));
-	CHECK(ivshmem_size(iv) == FAKE_SHM_SIZE, "size %zu", ivshmem_size(iv));
-	return iv;
-}
-
-static void done(struct fake_server *f, struct ivshmem *iv, int base,
-		 const char *name)
-{
-	ivshmem_close(iv);
-	fake_stop(f);
-	CHECK(tu_count_fds(0) == base, "%s: %d fds, expected %d", name,
-	      tu_count_fds(0), base);
-	printf("ok: %s\n", name);
-}
+#include "fakepeer.h"
 
 /* More own vectors than we ask for: the extras are closed. */
 static void more_own(void)
@@ -42,13 +15,13 @@ static void more_own(void)
 	};
 	struct fake_server f;
 	int base = tu_count_fds(0);
-	struct ivshmem *iv = join(&f, s, 2, 5000);
+	struct ivshmem *iv = fp_join(&f, s, 2, 5000);
 
 	CHECK(ivshmem_vectors(iv) == 2, "vectors %u", ivshmem_vectors(iv));
 	pt_expect_event(iv, IVSHMEM_EV_SERVER_GONE, -1, 0);
 	CHECK(tu_count_fds(0) == base + 1 + 2, "more own: %d fds",
 	      tu_count_fds(0));
-	done(&f, iv, base, "more own vectors");
+	fp_done(&f, iv, base, "more own vectors");
 }
 
 /*
@@ -62,7 +35,7 @@ static void fewer_own_next_id(void)
 	};
 	struct fake_server f;
 	int base = tu_count_fds(0);
-	struct ivshmem *iv = join(&f, s, 3, 5000);
+	struct ivshmem *iv = fp_join(&f, s, 3, 5000);
 
 	CHECK(ivshmem_vectors(iv) == 1, "vectors %u", ivshmem_vectors(iv));
 	pt_expect_event(iv, IVSHMEM_EV_PEER_JOINED, 1, 1);
@@ -72,7 +45,7 @@ static void fewer_own_next_id(void)
 	      tu_count_fds(0));
 	CHECK(ivshmem_ring(iv, 1, 0) == 0, "ring 1");
 	CHECK(ivshmem_ring(iv, 1, 1) == -EINVAL, "ring 1 vector 1");
-	done(&f, iv, base, "fewer own vectors, next id");
+	fp_done(&f, iv, base, "fewer own vectors, next id");
 }
 
 /* Fewer own vectors and then silence: the grace period ends setup. */
@@ -82,19 +55,19 @@ static void fewer_own_silence(void)
 	struct fake_server f;
 	int base = tu_count_fds(0);
 	long long t0 = tu_now_ns();
-	struct ivshmem *iv = join(&f, s, 2, 20000);
+	struct ivshmem *iv = fp_join(&f, s, 2, 20000);
 
 	CHECK(tu_now_ns() - t0 < 5000000000LL, "connect waited too long");
 	CHECK(ivshmem_vectors(iv) == 1, "vectors %u", ivshmem_vectors(iv));
-	done(&f, iv, base, "fewer own vectors, silence");
+	fp_done(&f, iv, base, "fewer own vectors, silence");
 
 	/* A timeout shorter than the grace period ends it sooner. */
 	base = tu_count_fds(0);
 	t0 = tu_now_ns();
-	iv = join(&f, s, 2, 100);
+	iv = fp_join(&f, s, 2, 100);
 	CHECK(tu_now_ns() - t0 < 400000000LL, "connect ignored its timeout");
 	CHECK(ivshmem_vectors(iv) == 1, "vectors %u", ivshmem_vectors(iv));
-	done(&f, iv, base, "fewer own vectors, short timeout");
+	fp_done(&f, iv, base, "fewer own vectors, short timeout");
 }
 
 /* An existing peer with more vectors than ours keeps only ours. */
@@ -105,13 +78,13 @@ static void existing_peer_more(void)
 	};
 	struct fake_server f;
 	int base = tu_count_fds(0);
-	struct ivshmem *iv = join(&f, s, 1, 5000);
+	struct ivshmem *iv = fp_join(&f, s, 1, 5000);
 
 	pt_expect_event(iv, IVSHMEM_EV_PEER_JOINED, 1, 1);
 	CHECK(ivshmem_peer_vectors(iv, 1) == 1, "peer 1 vectors");
 	CHECK(tu_count_fds(0) == base + 3, "existing more: %d fds",
 	      tu_count_fds(0));
-	done(&f, iv, base, "existing peer with more vectors");
+	fp_done(&f, iv, base, "existing peer with more vectors");
 }
 
 /*
@@ -135,7 +108,7 @@ static void peer_stream(void)
 	};
 	struct fake_server f;
 	int base = tu_count_fds(0);
-	struct ivshmem *iv = join(&f, s, 2, 5000);
+	struct ivshmem *iv = fp_join(&f, s, 2, 5000);
 
 	pt_expect_event(iv, IVSHMEM_EV_PEER_JOINED, 5, 1);
 	pt_expect_event(iv, IVSHMEM_EV_PEER_JOINED, 6, 2);
@@ -151,7 +124,7 @@ static void peer_stream(void)
 	/* Socket, 2 own, 2 of peer 6, 1 of peer 10. */
 	CHECK(tu_count_fds(0) == base + 1 + 2 + 2 + 1, "stream: %d fds",
 	      tu_count_fds(0));
-	done(&f, iv, base, "peer stream");
+	fp_done(&f, iv, base, "peer stream");
 }
 
 /* A bad message after setup: that error once, then SERVER_GONE. */
@@ -163,7 +136,7 @@ static void bad_after_setup(const char *name, struct fake_step bad)
 	struct fake_server f;
 	struct ivshmem_event ev[3];
 	int base = tu_count_fds(0), rc, errors = 0, nev = 0;
-	struct ivshmem *iv = join(&f, s, 1, 5000);
+	struct ivshmem *iv = fp_join(&f, s, 1, 5000);
 	unsigned vec;
 
 	/*
@@ -189,7 +162,7 @@ static void bad_after_setup(const char *name, struct fake_step bad)
 	/* Peer 5 is still there; 6 never came. */
 	CHECK(ivshmem_peer_vectors(iv, 5) == 1, "%s: 5 forgotten", name);
 	CHECK(ivshmem_peer_vectors(iv, 6) == -ENOENT, "%s: 6 known", name);
-	done(&f, iv, base, name);
+	fp_done(&f, iv, base, name);
 }
 
 /* ivshmem_mem_sealed(): 1 only for a memfd sealed against shrinking. */
@@ -200,12 +173,12 @@ static void sealed(enum fake_fd kind, int expect, const char *name)
 	};
 	struct fake_server f;
 	int base = tu_count_fds(0);
-	struct ivshmem *iv = join(&f, s, 1, 5000);
+	struct ivshmem *iv = fp_join(&f, s, 1, 5000);
 
 	CHECK(ivshmem_mem_sealed(iv) == expect, "%s: sealed %d", name,
 	      ivshmem_mem_sealed(iv));
 	((volatile char *)ivshmem_mem(iv))[FAKE_SHM_SIZE - 1] = 1;
-	done(&f, iv, base, name);
+	fp_done(&f, iv, base, name);
 }
 
 int main(void)

@@ -7,30 +7,7 @@
  * (the ASan build runs this too) and no half-peer is left: every peer
  * reported JOINED is listed, ringable and gets its LEFT.
  */
-#include "fakeserver.h"
-#include "peertest.h"
-
-static struct ivshmem *join(struct fake_server *f,
-			    const struct fake_step *script, unsigned vectors)
-{
-	struct ivshmem *iv;
-	int rc;
-
-	fake_start(f, script);
-	rc = ivshmem_connect(&iv, f->path, vectors, 5000);
-	CHECK(rc == 0, "connect: %d (%s)", rc, strerror(-rc));
-	return iv;
-}
-
-static void done(struct fake_server *f, struct ivshmem *iv, int base,
-		 const char *name)
-{
-	ivshmem_close(iv);
-	fake_stop(f);
-	CHECK(tu_count_fds(0) == base, "%s: %d fds, expected %d", name,
-	      tu_count_fds(0), base);
-	printf("ok: %s\n", name);
-}
+#include "fakepeer.h"
 
 /* The observed input, during setup: existing peers 1 and 2 interleaved. */
 static void during_setup(unsigned vectors)
@@ -44,7 +21,7 @@ static void during_setup(unsigned vectors)
 	};
 	struct fake_server f;
 	int base = tu_count_fds(0);
-	struct ivshmem *iv = join(&f, s, vectors);
+	struct ivshmem *iv = fp_join(&f, s, vectors, 5000);
 	const int ids[] = { 1, 2 };
 
 	/* The peers had 1 vector each: so do we (the rest is closed). */
@@ -62,7 +39,7 @@ static void during_setup(unsigned vectors)
 	/* Socket, our vectors, one fd for each peer: nothing else kept. */
 	CHECK(tu_count_fds(0) == base + 1 + (int)ivshmem_vectors(iv) + 2,
 	      "during setup: %d fds", tu_count_fds(0));
-	done(&f, iv, base, vectors ? "interleaved during setup" :
+	fp_done(&f, iv, base, vectors ? "interleaved during setup" :
 		     "interleaved during setup, taking all");
 }
 
@@ -79,7 +56,7 @@ static void after_setup(void)
 	};
 	struct fake_server f;
 	int base = tu_count_fds(0);
-	struct ivshmem *iv = join(&f, s, 2);
+	struct ivshmem *iv = fp_join(&f, s, 2, 5000);
 
 	CHECK(ivshmem_vectors(iv) == 2, "vectors %u", ivshmem_vectors(iv));
 	pt_expect_event(iv, IVSHMEM_EV_PEER_JOINED, 1, 1);
@@ -92,7 +69,7 @@ static void after_setup(void)
 	pt_expect_quiet(iv, 50);
 	CHECK(tu_count_fds(0) == base + 1 + 2, "after setup: %d fds",
 	      tu_count_fds(0));
-	done(&f, iv, base, "interleaved after setup");
+	fp_done(&f, iv, base, "interleaved after setup");
 }
 
 /*
@@ -109,7 +86,7 @@ static void half_peers(void)
 	struct fake_server f;
 	int base = tu_count_fds(0);
 	long long t0 = tu_now_ns();
-	struct ivshmem *iv = join(&f, s, 2);
+	struct ivshmem *iv = fp_join(&f, s, 2, 5000);
 	const int ids[] = { 1, 2 };
 
 	CHECK(tu_now_ns() - t0 < 400000000LL, "connect waited %lld ms",
@@ -122,7 +99,7 @@ static void half_peers(void)
 	pt_expect_event(iv, IVSHMEM_EV_PEER_JOINED, 2, 1);
 	pt_expect_event(iv, IVSHMEM_EV_PEER_LEFT, 1, 1);
 	pt_expect_event(iv, IVSHMEM_EV_PEER_LEFT, 2, 1);
-	done(&f, iv, base, "no half-peers");
+	fp_done(&f, iv, base, "no half-peers");
 }
 
 int main(void)
