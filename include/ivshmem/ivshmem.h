@@ -38,8 +38,10 @@
  *    clears O_NONBLOCK on our eventfds or reads their counters
  *    (peer_hostile_fds); ivshmem_ring() sets O_NONBLOCK again before each
  *    write, but see its comment for the one race left;
- *  - no SIGBUS of our making: we never truncate. Whether anyone else can
- *    is the server's choice of memory: ivshmem_mem_sealed() says.
+ *  - no SIGBUS of our making: we never truncate, and map only a regular
+ *    file of a non-zero whole number of pages. Whether anyone else can
+ *    truncate it is the server's choice of memory: ivshmem_mem_sealed()
+ *    says (peer_fake_setup, peer_fake_events).
  */
 #ifndef IVSHMEM_IVSHMEM_H
 #define IVSHMEM_IVSHMEM_H
@@ -108,11 +110,10 @@ struct ivshmem_event {
  * connection before setup began, e.g. it is full), -EPROTO (the server
  * broke the protocol: messages out of order, a bad id, a missing or extra
  * fd, a vector fd that is a pipe, socket or file (see above), EOF during
- * setup, a shared
- * memory fd that is not a regular file of a non-zero whole number of
- * pages), -EPROTONOSUPPORT (another protocol version), mmap()'s errno when
- * the memory cannot be mapped read-write (e.g. -EACCES), -ETIMEDOUT,
- * -ENOMEM, ...
+ * setup, a shared memory fd that is not a regular file of a non-zero whole
+ * number of pages), -EPROTONOSUPPORT (another protocol version), mmap()'s
+ * errno when the memory cannot be mapped read-write (e.g. -EACCES),
+ * -ETIMEDOUT, -ENOMEM, ...
  */
 int ivshmem_connect(struct ivshmem **out, const char *socket_path,
 		    unsigned vectors, int timeout_ms);
@@ -140,8 +141,8 @@ int ivshmem_mem_sealed(const struct ivshmem *iv);
  * Ring vector 'vector' of peer 'peer' (may be ourselves).
  * -ENOENT when that peer is not known, -EINVAL when it has no such vector,
  * -EAGAIN when its eventfd counter is full (rung ~2^64 times unread, or
- * filled by a hostile peer). Never raises SIGPIPE (every vector fd is an
- * eventfd). Does not block: O_NONBLOCK, which every holder of the eventfd
+ * filled by a hostile peer). Never raises SIGPIPE (see the guarantees
+ * above: no vector fd is a pipe or socket). Does not block: O_NONBLOCK, which every holder of the eventfd
  * shares and any may clear, is set again before each write if it was
  * cleared. Linux offers no per-call non-blocking eventfd write, so one
  * race is left: a peer that clears the flag in the microsecond between
