@@ -4,6 +4,7 @@
  * counts, doorbells between them and to ourselves, the shared memory, and
  * no fd left behind.
  */
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include "peertest.h"
@@ -17,6 +18,12 @@ int main(void)
 	struct ivshmem_event ev;
 	struct tu_server s;
 	long long t0;
+
+	/* The shared library exports its API and nothing else. */
+	CHECK(dlsym(RTLD_DEFAULT, "ivshmem_connect"), "ivshmem_connect not "
+	      "found: not linked to libivshmem.so?");
+	CHECK(!dlsym(RTLD_DEFAULT, "ivp_connect_fd"),
+	      "the internal ivp_connect_fd is exported");
 	int base, rc, b_id, c_id;
 	char *ma, *mb, *mc;
 
