@@ -173,13 +173,7 @@ static void shared_eventfds(void)
 	long long t0;
 
 	pt_server_start(&s, args);
-	rc = ivshmem_connect(&a, s.socket_path, 1, 5000);
-	CHECK(rc == 0, "connect a: %s", strerror(-rc));
-	pt_settle(a);
-	rc = ivshmem_connect(&b, s.socket_path, 1, 5000);
-	CHECK(rc == 0, "connect b: %s", strerror(-rc));
-	pt_expect_event(a, IVSHMEM_EV_PEER_JOINED, ivshmem_id(b), 1);
-	pt_expect_event(b, IVSHMEM_EV_PEER_JOINED, ivshmem_id(a), 1);
+	pt_pair(&s, &a, &b);
 	a_id = ivshmem_id(a);
 	/* a's own eventfd: the one open file description every peer holds. */
 	fd = ivshmem_vector_fd(a, 0);

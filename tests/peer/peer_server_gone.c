@@ -15,13 +15,7 @@ int main(void)
 
 	pt_server_start(&s, NULL);
 	base = tu_count_fds(0);
-	rc = ivshmem_connect(&a, s.socket_path, 1, 5000);
-	CHECK(rc == 0, "connect a: %s", strerror(-rc));
-	pt_settle(a);
-	rc = ivshmem_connect(&b, s.socket_path, 1, 5000);
-	CHECK(rc == 0, "connect b: %s", strerror(-rc));
-	pt_expect_event(a, IVSHMEM_EV_PEER_JOINED, ivshmem_id(b), 1);
-	pt_expect_event(b, IVSHMEM_EV_PEER_JOINED, ivshmem_id(a), 1);
+	pt_pair(&s, &a, &b);
 
 	CHECK(pt_server_stop(&s) == 0, "server exit status");
 	pt_expect_event(a, IVSHMEM_EV_SERVER_GONE, -1, 0);

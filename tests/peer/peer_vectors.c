@@ -97,13 +97,7 @@ static void half_peers(void)
 
 	pt_server_start(&s, args);
 	base = tu_count_fds(0);
-	rc = ivshmem_connect(&a, s.socket_path, 1, 5000);
-	CHECK(rc == 0, "connect a: %s", strerror(-rc));
-	pt_settle(a);
-	rc = ivshmem_connect(&b, s.socket_path, 1, 5000);
-	CHECK(rc == 0, "connect b: %s", strerror(-rc));
-	pt_expect_event(b, IVSHMEM_EV_PEER_JOINED, ivshmem_id(a), 1);
-	pt_expect_event(a, IVSHMEM_EV_PEER_JOINED, ivshmem_id(b), 1);
+	pt_pair(&s, &a, &b);
 	t0 = tu_now_ns();
 	rc = ivshmem_connect(&c, s.socket_path, 2, 5000);
 	CHECK(rc == 0, "connect c: %s", strerror(-rc));

@@ -126,4 +126,21 @@ static inline void pt_settle(struct ivshmem *iv)
 	CHECK(0, "peers do not leave");
 }
 
+/*
+ * Two 1-vector peers on server s, a first (settled), each having seen the
+ * other's JOINED.
+ */
+static inline void pt_pair(const struct tu_server *s, struct ivshmem **a,
+			   struct ivshmem **b)
+{
+	int rc = ivshmem_connect(a, s->socket_path, 1, 5000);
+
+	CHECK(rc == 0, "connect a: %s", strerror(-rc));
+	pt_settle(*a);
+	rc = ivshmem_connect(b, s->socket_path, 1, 5000);
+	CHECK(rc == 0, "connect b: %s", strerror(-rc));
+	pt_expect_event(*a, IVSHMEM_EV_PEER_JOINED, ivshmem_id(*b), 1);
+	pt_expect_event(*b, IVSHMEM_EV_PEER_JOINED, ivshmem_id(*a), 1);
+}
+
 #endif
