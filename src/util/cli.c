@@ -73,6 +73,9 @@ int cli_parse_seconds_ms(const char *text, double max_s, int *out_ms)
 
 	if (!text || !*text || isspace((unsigned char)*text))
 		return -EINVAL;
+	/* Decimal only: strtod would take hex ("0x10") and "infinity". */
+	if (text[strspn(text, "0123456789.eE+-")])
+		return -EINVAL;
 	errno = 0;
 	s = strtod(text, &end);
 	if (end == text || *end || isnan(s) || isinf(s))

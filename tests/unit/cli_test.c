@@ -70,6 +70,9 @@ int main(void)
 	check_secs("-1", -ERANGE, 0);
 	check_secs("1s", -EINVAL, 0);
 	check_secs("", -EINVAL, 0);
+	check_secs("0x10", -EINVAL, 0);
+	check_secs("infinity", -EINVAL, 0);
+	check_secs("1e3", 0, 1000000);
 	check_secs("86401", -ERANGE, 0);
 	return 0;
 }
