@@ -52,8 +52,8 @@ pan() {
 	fi
 }
 
-# Safety: 3 messages through a ring of 2 records (so the sender reuses
-# records), 1 scribbled word anywhere at any time.
+# Safety: 3 messages (the second with wait=1) through a ring of 2 records
+# (so the sender reuses records), 1 scribbled word anywhere at any time.
 pan safety "-DM=3 -DSCRIBBLES=1" "-DSAFETY -DCOLLAPSE" "-m1000000" clean
 # Liveness: no cycle in which neither side makes progress (fair runs).
 pan progress "-DM=2 -DSCRIBBLES=1" "-DNP -DCOLLAPSE" "-m1000000 -l -f" clean
