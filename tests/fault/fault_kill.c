@@ -118,8 +118,9 @@ static int send_next(struct ipm *ipm, struct dests *d, int id, uint64_t *rng,
 		IT_CHECK(ipm_poll(ipm, 1) >= 0, "ipm_poll");
 	if (rc == 0)
 		d->seq[i]++;
-	else if (rc != -ENOTCONN || d->seq[i] > 0 || live_index(id) < 0)
+	else if (rc != -ENOTCONN || d->seq[i] > 0)
 		d->dead[i] = 1; /* that stream ends here */
+	/* -ENOTCONN before any success: it may be joining; try again. */
 	return rc;
 }
 
@@ -151,10 +152,10 @@ static int live_main(void *arg)
 			if (j >= 0 && rc == -ENOTCONN &&
 			    d.seq[dest_slot(&d, ids[i])] == 0) {
 				/*
-				 * Listed by ipm_peers() but not attached yet:
-				 * mbox_attach() claims the slot before it
-				 * attaches the queues (reported). Counted;
-				 * tried again.
+				 * Listed by ipm_peers() but perhaps not
+				 * attached yet (mbox_attach() claims the slot,
+				 * then attaches the queues): counted, tried
+				 * again, for 5 s at most.
 				 */
 				int k = dest_slot(&d, ids[i]);
 
