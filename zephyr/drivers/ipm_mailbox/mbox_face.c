@@ -100,10 +100,15 @@ static int face_send(const struct device *dev, uint32_t channel,
 			     msg ? msg->size : 0);
 }
 
-static int face_register_callback(const struct device *dev, uint32_t channel,
-				  mbox_callback_t cb, void *user_data)
+/*
+ * Set channel's callback (set_cb) or its enabled state from want, taking
+ * an entry when it needs one and freeing it once it has neither.
+ */
+static int update(const struct device *dev, uint32_t channel,
+		  const struct mbox_face_channel *want, bool set_cb)
 {
 	struct mbox_face_data *d = dev->data;
+	bool needed = set_cb ? want->cb != NULL : want->enabled;
 	struct mbox_face_channel *c;
 	k_spinlock_key_t key;
 	int rc = 0;
@@ -111,17 +116,38 @@ static int face_register_callback(const struct device *dev, uint32_t channel,
 	if (channel > IPM_IVSHMEM_MAILBOX_MAX_PEER)
 		return -EINVAL;
 	key = k_spin_lock(&d->lock);
-	c = find(d, channel, cb != NULL);
+	c = find(d, channel, needed);
 	if (c) {
-		c->cb = cb;
-		c->user_data = user_data;
-		if (!cb && !c->enabled)
-			c->used = false;
-	} else if (cb) {
+		if (set_cb) {
+			c->cb = want->cb;
+			c->user_data = want->user_data;
+		} else {
+			c->enabled = want->enabled;
+		}
+		c->used = c->cb || c->enabled;
+	} else if (needed) {
 		rc = -ENOMEM;
 	}
 	k_spin_unlock(&d->lock, key);
 	return rc;
+}
+
+static int face_register_callback(const struct device *dev, uint32_t channel,
+				  mbox_callback_t cb, void *user_data)
+{
+	const struct mbox_face_channel want = {
+		.cb = cb, .user_data = user_data
+	};
+
+	return update(dev, channel, &want, true);
+}
+
+static int face_set_enabled(const struct device *dev, uint32_t channel,
+			    bool enable)
+{
+	const struct mbox_face_channel want = { .enabled = enable };
+
+	return update(dev, channel, &want, false);
 }
 
 /* The largest message: 0 (signalling only) until the core carries data. */
@@ -134,29 +160,6 @@ static uint32_t face_max_channels_get(const struct device *dev)
 {
 	ARG_UNUSED(dev);
 	return IPM_IVSHMEM_MAILBOX_MAX_PEER + 1;
-}
-
-static int face_set_enabled(const struct device *dev, uint32_t channel,
-			    bool enable)
-{
-	struct mbox_face_data *d = dev->data;
-	struct mbox_face_channel *c;
-	k_spinlock_key_t key;
-	int rc = 0;
-
-	if (channel > IPM_IVSHMEM_MAILBOX_MAX_PEER)
-		return -EINVAL;
-	key = k_spin_lock(&d->lock);
-	c = find(d, channel, enable);
-	if (c) {
-		c->enabled = enable;
-		if (!enable && !c->cb)
-			c->used = false;
-	} else if (enable) {
-		rc = -ENOMEM;
-	}
-	k_spin_unlock(&d->lock, key);
-	return rc;
 }
 
 static int face_init(const struct device *dev)
