@@ -10,99 +10,15 @@
  * `send PEER TEXT` takes a 200-byte line (the mailbox core is not in the
  * driver yet: today the send fails, with ipm-shell's failure line).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "console.h"
 #include "testutil.h"
-
-#define LINE_IPM "Received IPM notification over IVSHMEM"
-#define WAIT_MS 20000
-#define REGION (4ull << 20)
-
-struct peer {
-	struct con con;
-	const char *name;
-	unsigned id;
-	int vm;
-	char chardev[160];
-};
-
-static void skip(const char *why)
-{
-	fprintf(stderr, "zephyr_ipm: skipped: %s\n", why);
-	exit(77);
-}
-
-/* `ivshmem` (Zephyr's command, or ipm-shell's copy of it): id, size. */
-static void read_ivshmem(struct peer *p)
-{
-	unsigned long long addr, size, vectors;
-	const char *s;
-
-	con_send(&p->con, "ivshmem");
-	con_must(&p->con, "IVshmem up and running:", WAIT_MS);
-	s = con_must(&p->con, "\tShared memory: ", WAIT_MS);
-	con_must(&p->con, "\n", WAIT_MS);
-	CHECK(sscanf(s, "%llx of size %llu bytes", &addr, &size) == 2,
-	      "%s: no address and size in its `ivshmem`", p->name);
-	p->id = (unsigned)con_number_after(&p->con, "\tPeer id: ", WAIT_MS);
-	vectors = con_number_after(&p->con, "\tNotification vectors: ",
-				   WAIT_MS);
-	CHECK(size == REGION, "%s sees %llu bytes, the region is %llu",
-	      p->name, size, REGION);
-	CHECK(vectors == 2, "%s has %llu vectors, the server gives 2",
-	      p->name, vectors);
-	fprintf(stderr, "%s: peer %u, 0x%llx bytes at 0x%llx\n", p->name,
-		p->id, size, addr);
-}
-
-static void boot(struct peer *p, const char *name, const char *elf,
-		 const char *sock)
-{
-	p->name = name;
-	p->vm = 1;
-	snprintf(p->chardev, sizeof(p->chardev), "socket,path=%s,id=ivs",
-		 sock);
-	con_spawn(&p->con, name, (const char *const[]){
-		ZEPHYR_QEMU, "-machine", "virt,gic-version=3",
-		"-cpu", "cortex-a53", "-display", "none", "-monitor", "none",
-		"-serial", "stdio", "-net", "none",
-		"-icount", "shift=4,align=off,sleep=on", "-rtc", "clock=vm",
-		"-device", "ivshmem-doorbell,vectors=2,chardev=ivs",
-		"-chardev", p->chardev, "-kernel", elf, NULL });
-	con_must(&p->con, "uart:~$ ", WAIT_MS);
-	read_ivshmem(p);
-}
-
-/*
- * `ivshmem_ipm_send to->id` on from until to prints the sample's line. A
- * peer learns of a newcomer from the server asynchronously: until then
- * its ring goes nowhere, so a few tries may be needed (each 1 s).
- */
-static int ring_until_heard(struct peer *from, struct peer *to)
-{
-	for (int tries = 1; tries <= 10; tries++) {
-		con_skip(&to->con, 0);
-		con_send(&from->con, "ivshmem_ipm_send %u", to->id);
-		if (con_expect(&to->con, LINE_IPM, 1000))
-			return tries;
-	}
-	CHECK(0, "%s rang peer %u (%s) 10 times, it printed nothing",
-	      from->name, to->id, to->name);
-	return 0;
-}
-
-static void quiet(struct peer *p, const char *text, int ms)
-{
-	CHECK(!con_expect(&p->con, text, ms), "%s printed \"%s\" again",
-	      p->name, text);
-}
+#include "zguest.h"
 
 /* What arrived on p since from, without the shell's line breaks. */
-static int echoed(const struct peer *p, size_t from, const char *text)
+static int echoed(const struct zpeer *p, size_t from, const char *text)
 {
 	static char flat[CON_BUF];
 	size_t n = 0;
@@ -115,7 +31,7 @@ static int echoed(const struct peer *p, size_t from, const char *text)
 }
 
 /* A 200-byte `send`: the shell takes the whole line to the driver. */
-static void send_200(struct peer *from, struct peer *to)
+static void send_200(struct zpeer *from, struct zpeer *to)
 {
 	char text[201], line[256], want[64];
 	size_t start = from->con.len, why;
@@ -133,13 +49,13 @@ static void send_200(struct peer *from, struct peer *to)
 	 * from peer M: TEXT" on the receiver.
 	 */
 	snprintf(want, sizeof(want), "send to peer %u failed: ", to->id);
-	why = con_must(&from->con, want, WAIT_MS) - from->con.buf;
-	con_must(&from->con, "\n", WAIT_MS);
+	why = con_must(&from->con, want, ZG_WAIT_MS) - from->con.buf;
+	con_must(&from->con, "\n", ZG_WAIT_MS);
 	CHECK(echoed(from, start, line), "%s did not take the whole %zu-byte "
 	      "line", from->name, strlen(line));
 	CHECK(!strstr(from->con.buf + start, "usage:"), "%s refused the line",
 	      from->name);
-	quiet(to, "Received", 500);
+	zg_quiet(to, "Received", 500);
 	fprintf(stderr, "%s: `send %u` of 200 bytes: the line fits; it "
 		"failed: %.*s\n", from->name, to->id,
 		(int)strcspn(from->con.buf + why, "\r\n"),
@@ -147,68 +63,52 @@ static void send_200(struct peer *from, struct peer *to)
 }
 
 /* The MBOX face: a signalling send and a listening channel. */
-static void mbox_face(struct peer *a, struct peer *b)
+static void mbox_face(struct zpeer *a, struct zpeer *b)
 {
 	char want[64];
 
 	con_send(&a->con, "mbox_listen %u on", b->id);
 	snprintf(want, sizeof(want), "MBOX channel %u: listening (mtu 0, "
 		 "65536 channels)", b->id);
-	con_must(&a->con, want, WAIT_MS);
+	con_must(&a->con, want, ZG_WAIT_MS);
 	con_send(&b->con, "mbox_send %u", a->id);
 	snprintf(want, sizeof(want), "MBOX channel %u: doorbell", b->id);
-	con_must(&a->con, want, WAIT_MS);
+	con_must(&a->con, want, ZG_WAIT_MS);
 	con_send(&a->con, "mbox_listen %u off", b->id);
 	snprintf(want, sizeof(want), "MBOX channel %u: off", b->id);
-	con_must(&a->con, want, WAIT_MS);
+	con_must(&a->con, want, ZG_WAIT_MS);
 	/* Off: the IPM face still hears, the channel says nothing. */
 	con_skip(&a->con, 0);
 	con_send(&b->con, "mbox_send %u", a->id);
-	con_must(&a->con, LINE_IPM, WAIT_MS);
-	quiet(a, "MBOX channel", 500);
+	con_must(&a->con, ZG_LINE_IPM, ZG_WAIT_MS);
+	zg_quiet(a, "MBOX channel", 500);
 	fprintf(stderr, "%s -> %s through the MBOX API: heard on channel %u\n",
 		b->name, a->name, b->id);
 }
 
 int main(void)
 {
-	static struct peer za, zb, stock, host;
-	struct peer *all[] = { &za, &zb, &stock, &host };
+	static struct zpeer za, zb, stock, host;
+	struct zpeer *all[] = { &za, &zb, &stock, &host };
 	struct tu_server srv;
 
-	if (!ZEPHYR_QEMU[0])
-		skip("qemu-system-aarch64 was not found at configure time");
-	CHECK(access(ZEPHYR_ELF_MAILBOX, R_OK) == 0 &&
-	      access(ZEPHYR_ELF_STOCK, R_OK) == 0,
-	      "no images (the zephyr_image_* tests build them): %s",
-	      strerror(errno));
-
+	zg_require();
 	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "4M", NULL });
-	boot(&za, "zephyr A (ipm_mailbox)", ZEPHYR_ELF_MAILBOX,
-	     srv.socket_path);
-	boot(&zb, "zephyr B (ipm_mailbox)", ZEPHYR_ELF_MAILBOX,
-	     srv.socket_path);
-	boot(&stock, "zephyr C (stock ipm_ivshmem)", ZEPHYR_ELF_STOCK,
-	     srv.socket_path);
-	host.name = "ipm-shell (doorbell)";
-	con_spawn(&host.con, host.name, (const char *const[]){
-		tu_bin("tools/ipm-shell"), "-S", srv.socket_path, "-n", "2",
-		NULL });
-	read_ivshmem(&host);
+	zg_boot(&za, "zephyr A (ipm_mailbox)", ZEPHYR_ELF_MAILBOX,
+		srv.socket_path);
+	zg_boot(&zb, "zephyr B (ipm_mailbox)", ZEPHYR_ELF_MAILBOX,
+		srv.socket_path);
+	zg_boot(&stock, "zephyr C (stock ipm_ivshmem)", ZEPHYR_ELF_STOCK,
+		srv.socket_path);
+	zg_host(&host, "ipm-shell (doorbell)", srv.socket_path);
 
 	/* Every peer rings every other one: one ring, one line. */
 	for (int i = 0; i < 4; i++) {
-		for (int j = 0; j < 4; j++) {
-			int tries;
-
-			if (i == j)
-				continue;
-			tries = ring_until_heard(all[i], all[j]);
-			if (tries == 1)
-				quiet(all[j], LINE_IPM, 300);
-			fprintf(stderr, "%s -> %s: heard after %d ring(s)\n",
-				all[i]->name, all[j]->name, tries);
-		}
+		for (int j = 0; j < 4; j++)
+			if (i != j)
+				fprintf(stderr, "%s -> %s: heard after %d "
+					"ring(s)\n", all[i]->name,
+					all[j]->name, zg_ring(all[i], all[j]));
 	}
 	mbox_face(&za, &zb);
 	send_200(&za, &zb);
