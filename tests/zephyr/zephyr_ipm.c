@@ -6,7 +6,8 @@
  * under qemu-system-aarch64 (TCG), driven through their consoles
  * (tests/support/console.h). Every one rings every other one's vector 0
  * with `ivshmem_ipm_send PEER` and the other prints the sample's line,
- * once. Then our sample's MBOX face rings and hears a doorbell, and
+ * once. Then our sample's MBOX face rings and hears a doorbell (and holds
+ * its 8 channels), ipm_set_enabled silences and restores the IPM face, and
  * `send PEER TEXT` takes a 200-byte line (the mailbox core is not in the
  * driver yet: today the send fails, with ipm-shell's failure line).
  */
@@ -84,6 +85,40 @@ static void mbox_face(struct zpeer *a, struct zpeer *b)
 	zg_quiet(a, "MBOX channel", 500);
 	fprintf(stderr, "%s -> %s through the MBOX API: heard on channel %u\n",
 		b->name, a->name, b->id);
+
+	/* As many channels as the table holds (8), and no more. */
+	for (unsigned ch = 1000; ch < 1008; ch++) {
+		con_send(&a->con, "mbox_listen %u on", ch);
+		snprintf(want, sizeof(want), "MBOX channel %u: listening", ch);
+		con_must(&a->con, want, ZG_WAIT_MS);
+	}
+	con_send(&a->con, "mbox_listen 1008 on");
+	con_must(&a->con, "mbox_listen 1008: ", ZG_WAIT_MS);
+	for (unsigned ch = 1000; ch < 1008; ch++) {
+		con_send(&a->con, "mbox_listen %u off", ch);
+		snprintf(want, sizeof(want), "MBOX channel %u: off", ch);
+		con_must(&a->con, want, ZG_WAIT_MS);
+	}
+	con_send(&a->con, "mbox_listen 1008 on");
+	con_must(&a->con, "MBOX channel 1008: listening", ZG_WAIT_MS);
+	con_send(&a->con, "mbox_listen 1008 off");
+	con_must(&a->con, "MBOX channel 1008: off", ZG_WAIT_MS);
+}
+
+/* ipm_set_enabled(0) silences the IPM callback; 1 brings it back. */
+static void ipm_enable(struct zpeer *a, struct zpeer *b)
+{
+	con_send(&a->con, "ipm_enable off");
+	con_must(&a->con, "IPM callbacks: off", ZG_WAIT_MS);
+	con_skip(&a->con, 0);
+	con_send(&b->con, "ivshmem_ipm_send %u", a->id);
+	zg_quiet(a, ZG_LINE_IPM, 1000);
+	con_send(&a->con, "ipm_enable on");
+	con_must(&a->con, "IPM callbacks: on", ZG_WAIT_MS);
+	con_send(&b->con, "ivshmem_ipm_send %u", a->id);
+	con_must(&a->con, ZG_LINE_IPM, ZG_WAIT_MS);
+	fprintf(stderr, "%s: ipm_set_enabled(0) dropped a doorbell, (1) "
+		"heard the next\n", a->name);
 }
 
 int main(void)
@@ -111,6 +146,7 @@ int main(void)
 					all[j]->name, zg_ring(all[i], all[j]));
 	}
 	mbox_face(&za, &zb);
+	ipm_enable(&za, &zb);
 	send_200(&za, &zb);
 	CHECK(tu_server_stop(&srv) == 0, "the server did not stop cleanly");
 	return 0;

@@ -4,7 +4,8 @@
  * IVSHMEM" sample (its `ivshmem` and `ivshmem_ipm_send PEER` commands and
  * its "Received IPM notification over IVSHMEM" line) over this module's
  * driver, plus `send PEER TEXT` with the lines tools/ipm-shell prints in
- * mailbox mode, and the driver's MBOX face (`mbox_send`, `mbox_listen`).
+ * mailbox mode, the driver's MBOX face (`mbox_send`, `mbox_listen`) and
+ * ipm_set_enabled (`ipm_enable`).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -181,6 +182,25 @@ static int cmd_mbox_listen(const struct shell *sh, size_t argc, char **argv)
 	return rc;
 }
 
+static int cmd_ipm_enable(const struct shell *sh, size_t argc, char **argv)
+{
+	bool on = !strcmp(argv[1], "on");
+	int rc;
+
+	ARG_UNUSED(argc);
+	if (!on && strcmp(argv[1], "off")) {
+		shell_print(sh, "usage: ipm_enable on|off");
+		return -EINVAL;
+	}
+	rc = ipm_set_enabled(ipm, on);
+	shell_print(sh, "IPM callbacks: %s", rc < 0 ? strerror(-rc) :
+		    on ? "on" : "off");
+	return rc;
+}
+
+SHELL_CMD_ARG_REGISTER(ipm_enable, NULL,
+		       "ipm_enable on|off: the IPM callback (ipm_set_enabled)",
+		       cmd_ipm_enable, 2, 0);
 SHELL_CMD_ARG_REGISTER(ivshmem_ipm_send, NULL,
 		       "Ring vector 0 of peer PEER (a doorbell)",
 		       cmd_ipm_send, 2, 0);
