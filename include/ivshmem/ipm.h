@@ -52,13 +52,38 @@ struct ipm_config {
 	/* Mailbox: messages are completed only by ipm_complete(), not when
 	 * the callback returns. */
 	int manual_complete;
+	/*
+	 * Mailbox: integrity off (for measuring its cost): no checksums,
+	 * payloads delivered in place. The first mailbox peer decides for
+	 * the region; a peer configured otherwise is refused (-EPROTO).
+	 * Default 0: every record is checksummed and the callback gets a
+	 * private copy of the bytes that were verified.
+	 */
+	int unchecked;
 };
 
 /*
- * Receive callback. Mailbox mode: 'data' points at the payload in shared
- * memory (valid until the message is completed; a misbehaving sender could
- * change the bytes meanwhile, so copy what must not change). Doorbell mode:
- * id 0, data NULL, size 0.
+ * Mailbox counters since the device opened (ipm_stats()). A receiver
+ * never delivers a corrupted, duplicated, reordered or replayed message:
+ * what it refuses is counted here instead. Doorbell mode: all 0 but
+ * delivered.
+ */
+struct ipm_stats {
+	uint64_t delivered; /* messages handed to the callback */
+	uint64_t lost;      /* sequence gaps: published, never delivered */
+	uint64_t corrupt;   /* records failing their checksum or structure */
+	uint64_t replayed;  /* duplicates, replays, old records: refused */
+	uint64_t withdrawn; /* records their sender withdrew, skipped */
+	uint64_t foreign;   /* records left for an earlier slot owner */
+	uint64_t dropped;   /* queues dropped up to their head (garbage) */
+	uint64_t send_withdrawn; /* our blocking sends withdrawn: errors */
+};
+
+/*
+ * Receive callback. Mailbox mode: 'data' points at the payload, valid until
+ * the message is completed: a private copy whose checksum was verified
+ * (with cfg.unchecked, the bytes in shared memory, which a misbehaving
+ * sender could change meanwhile). Doorbell mode: id 0, data NULL, size 0.
  */
 typedef void (*ipm_callback_t)(struct ipm *ipm, void *user_data, uint32_t id,
 			       const volatile void *data, size_t size);
@@ -70,13 +95,21 @@ int ipm_open(struct ipm **out, struct ivshm_transport *t,
 void ipm_close(struct ipm *ipm);
 
 /*
- * Send to peer 'id'. Mailbox mode: wait != 0 returns once the receiver has
- * completed the message; wait == 0 returns once it is queued.
+ * Send to peer 'id'. Mailbox mode:
+ * wait == 0: 0 once the message is queued (the receiver may still lose
+ *            it to a scribbler: its ipm_stats() counts it as lost).
+ * wait != 0: 0 only once the receiver delivered that very message to its
+ *            callback and completed it -- or, at the deadline, had claimed
+ *            it (it is inside its callback or holds it: it is delivered).
+ *            An error means it was not delivered and never will be: the
+ *            sender withdrew it (docs/mailbox-layout.md, "Sending"). A
+ *            retry after an error therefore never duplicates.
  * -EBUSY      the queue to that peer is full (wait == 0)
  * -EMSGSIZE   size > ipm_max_data_size_get()
  * -EINVAL     id > ipm_max_id_val_get(), or data NULL with size > 0
- * -ETIMEDOUT  not completed within send_timeout_ms (wait != 0)
- * -ENOTCONN   no such peer, or it left
+ * -ETIMEDOUT  not delivered within send_timeout_ms (wait != 0): withdrawn,
+ *             or never queued because the queue stayed full
+ * -ENOTCONN   no such peer, or it left (wait != 0: before delivering it)
  */
 int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	     size_t size);
@@ -108,6 +141,8 @@ int ipm_poll(struct ipm *ipm, int timeout_ms);
 const struct ivshm_transport *ipm_transport(const struct ipm *ipm);
 /* Mailbox mode: live mailbox peers, ascending, like ivshmem_peers(). */
 int ipm_peers(struct ipm *ipm, int *ids, int max);
+/* Fill *st with the device's counters (struct ipm_stats). 0. */
+int ipm_stats(const struct ipm *ipm, struct ipm_stats *st);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,7 @@ struct ipm_backend_ops {
 	/* Block until something may be ready, at most timeout_ms. */
 	int (*wait)(struct ipm *ipm, int timeout_ms);
 	int (*peers)(struct ipm *ipm, int *ids, int max);
+	void (*stats)(const struct ipm *ipm, struct ipm_stats *st);
 };
 
 struct ipm {
@@ -43,6 +44,7 @@ struct ipm {
 	int presence_due;
 	int presence_gone; /* no more news will come: stop polling for it */
 	int max_size; /* ops->max_data_size, fixed once open */
+	uint64_t delivered; /* doorbell mode's only counter */
 	void *priv; /* the backend's state */
 };
 

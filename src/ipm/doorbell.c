@@ -70,6 +70,7 @@ static int db_process(struct ipm *ipm)
 	if (!ipm->enabled || !ipm->priv)
 		return 0;
 	ipm->priv = NULL;
+	ipm->delivered++;
 	/* Zephyr's driver calls back once per wake-up, whatever the count. */
 	if (ipm->cb)
 		ipm->cb(ipm, ipm->user_data, 0, NULL, 0);

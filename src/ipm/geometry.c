@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stddef.h>
 
 #include "layout.h"
 
@@ -8,7 +9,9 @@ _Static_assert(sizeof(struct ipm_slot) == IPM_LINE, "slot line");
 _Static_assert(sizeof(struct ipm_queue_ctl) == IPM_QUEUE_CTL, "queue ctl");
 _Static_assert(IPM_LINE + IPM_MAX_SLOTS * IPM_LINE <= IPM_HEADER_SIZE,
 	       "slot table fits the header");
-_Static_assert(IPM_REC_HDR == 32, "record header");
+_Static_assert(IPM_REC_HDR == 48, "record header");
+_Static_assert(offsetof(struct ipm_rec, sum) ==
+	       IPM_REC_SUMMED_OFF + IPM_REC_SUMMED_LEN, "summed bytes");
 
 int ipm_geometry_compute(struct ipm_geometry *g, uint64_t size, unsigned slots)
 {

@@ -2,6 +2,7 @@
 /* The IPM front: argument checks and dispatch to the mode's backend. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "backend.h"
@@ -161,6 +162,14 @@ API const struct ivshm_transport *ipm_transport(const struct ipm *ipm)
 API int ipm_peers(struct ipm *ipm, int *ids, int max)
 {
 	return ipm->ops->peers(ipm, ids, max);
+}
+
+API int ipm_stats(const struct ipm *ipm, struct ipm_stats *st)
+{
+	*st = (struct ipm_stats){ .delivered = ipm->delivered };
+	if (ipm->ops->stats)
+		ipm->ops->stats(ipm, st);
+	return 0;
 }
 
 int ipm_wait_fds(struct ipm *ipm, int timeout_ms)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mailbox's layout in shared memory, version 1 (docs/mailbox-layout.md).
+ * The mailbox's layout in shared memory, version 3 (docs/mailbox-layout.md).
  * Every field here can be written by any peer at any time: code reads a
  * field once into a local, validates it, and uses only the local.
  */
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define IPM_MAGIC          UINT64_C(0x4d50494d4d485356) /* "VSHMMIPM" */
-#define IPM_LAYOUT_VERSION 2u
+#define IPM_LAYOUT_VERSION 3u
 #define IPM_LINE           64u
 #define IPM_MAX_SLOTS      64u
 #define IPM_MIN_SLOTS      2u
@@ -30,8 +30,12 @@ struct ipm_hdr {
 	uint64_t queue_offset;
 	uint64_t queue_stride;    /* bytes per queue: control + data */
 	uint64_t queue_cap;       /* data bytes per queue */
-	uint8_t pad[IPM_LINE - 56];
+	uint32_t flags;           /* IPM_HDR_* */
+	uint8_t pad[IPM_LINE - 60];
 };
+
+/* Records carry no checksum, receivers deliver in place: integrity off. */
+#define IPM_HDR_UNCHECKED 1u
 
 /* One line per peer slot. */
 struct ipm_slot {
@@ -39,8 +43,10 @@ struct ipm_slot {
 	_Atomic uint64_t owner;
 	_Atomic uint32_t sleeping;  /* owner sleeps on its doorbell */
 	_Atomic uint32_t wants_ack; /* owner waits for a completion */
-	_Atomic uint64_t heartbeat; /* reserved for transports without presence */
-	uint8_t pad[IPM_LINE - 24];
+	_Atomic uint64_t heartbeat; /* presence where the transport has none */
+	/* The owner's goodbye, stored before it frees the slot: ipm_bye(). */
+	_Atomic uint64_t bye;
+	uint8_t pad[IPM_LINE - 32];
 };
 
 /*
@@ -54,7 +60,9 @@ struct ipm_queue_ctl {
 	uint8_t pad0[IPM_LINE - 16];
 	_Atomic uint64_t tail;  /* consumer */
 	_Atomic uint64_t cgen;  /* consumer's token: it is attached */
-	uint8_t pad1[IPM_LINE - 16];
+	_Atomic uint64_t ack;   /* check << 32 | seq: last acked completion */
+	_Atomic uint64_t claim; /* the same for the last ACK record claimed */
+	uint8_t pad1[IPM_LINE - 32];
 };
 
 enum ipm_rec_type {
@@ -62,18 +70,36 @@ enum ipm_rec_type {
 	IPM_REC_WRAP = 0x50415257, /* "WRAP": continue at ring offset 0 */
 };
 
+/* A record's state: the low bits of its stamp (the index is a line). */
+enum ipm_rec_state {
+	IPM_ST_PUBLISHED = 1,
+	IPM_ST_CLAIMED = 2,   /* by the receiver, by compare-and-swap */
+	IPM_ST_WITHDRAWN = 3, /* by the sender, by compare-and-swap */
+};
+#define IPM_ST_MASK ((uint64_t)IPM_LINE - 1)
+
+/* The sender waits: claim by compare-and-swap, ack on completion. */
+#define IPM_RF_ACK 1u
+
 /*
  * Each record starts on a line; the payload follows the header. 'end' is
  * stored last, with release: the receiver finds a new record by it, so a
  * message costs the lines it occupies and no other shared line.
  */
 struct ipm_rec {
-	uint64_t end;  /* queue index just past this record: its stamp */
+	uint64_t end;  /* index just past this record | its state: the stamp */
 	uint32_t type;
 	uint32_t len;
 	uint64_t src;  /* sender's token */
 	uint64_t dst;  /* receiver's token */
+	uint64_t seq;  /* 1, 2, ... per (src, dst) pair in this queue */
+	uint32_t flags; /* IPM_RF_* */
+	uint32_t sum;  /* ipm_sum: index, bytes 8..43, payload */
 };
+
+/* The header bytes the checksum covers (after the stamp, before sum). */
+#define IPM_REC_SUMMED_OFF 8u
+#define IPM_REC_SUMMED_LEN 36u
 
 static inline _Atomic uint64_t *ipm_rec_end(void *rec)
 {

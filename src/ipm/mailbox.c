@@ -18,8 +18,18 @@ static int mb_open(struct ipm *ipm)
 		return -EINVAL;
 	}
 	mb->heads_due = 1;
+	mb->check = !ipm->cfg.unchecked;
+	mb->hw_sum = ipm_sum_hw();
 	ipm->priv = mb; /* mbox_attach() handles presence news already */
 	rc = mbox_attach(ipm, mb);
+	if (rc == 0 && mb->check) {
+		/* The private copy a verified message is delivered from. */
+		mb->copy = malloc(mb->g.queue_cap);
+		if (!mb->copy) {
+			mbox_detach(ipm, mb);
+			rc = -ENOMEM;
+		}
+	}
 	if (rc < 0) {
 		ipm->priv = NULL;
 		free(mb);
@@ -34,6 +44,7 @@ static void mb_close(struct ipm *ipm)
 
 	mbox_complete(ipm);
 	mbox_detach(ipm, mb);
+	free(mb->copy);
 	free(mb);
 }
 
@@ -107,9 +118,9 @@ static int mb_peers(struct ipm *ipm, int *ids, int max)
 	ipm_drain_presence(ipm, mbox_peer_left);
 	mbox_heartbeat(ipm, mb, 0);
 	for (unsigned i = 0; i < mb->g.slots; i++) {
-		int id = ipm_token_id(mbox_owner(mb, i));
+		int id = i == mb->me ? -1 : ipm_token_id(mbox_view(ipm, mb, i));
 
-		if (i == mb->me || id < 0 ||
+		if (id < 0 ||
 		    ipm->t->ops->peer_live(ipm->t, id) == 0)
 			continue;
 		/* ascending, no duplicates (garbage could list one twice) */
@@ -155,6 +166,11 @@ static void mb_ack(struct ipm *ipm)
 	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
 }
 
+static void mb_stats(const struct ipm *ipm, struct ipm_stats *st)
+{
+	*st = mbox_of(ipm)->stats;
+}
+
 const struct ipm_backend_ops ipm_mailbox_ops = {
 	.name = "mailbox",
 	.open = mb_open,
@@ -167,4 +183,5 @@ const struct ipm_backend_ops ipm_mailbox_ops = {
 	.idle = mb_idle,
 	.wait = mb_wait,
 	.peers = mb_peers,
+	.stats = mb_stats,
 };

@@ -5,6 +5,7 @@
 
 #include "backend.h"
 #include "layout.h"
+#include "sum.h"
 
 #define MBOX_VECTOR 0
 /* Sleepers re-check this often, so a peer that clears our flags in shared
@@ -18,6 +19,28 @@ struct mbox {
 	struct ipm_slot *slots;
 	unsigned me;
 	uint64_t token;
+	/*
+	 * Our view of the slot owners (docs/mailbox-layout.md): an entry
+	 * changes only when the transport or the heartbeat says its owner
+	 * is gone; the shared owner words are only read to fill empty ones.
+	 * dead[]: the token last found gone there, never taken back.
+	 */
+	uint64_t view[IPM_MAX_SLOTS], dead[IPM_MAX_SLOTS];
+	int check;  /* integrity on: checksums, delivery of a verified copy */
+	int hw_sum; /* the CPU's CRC-32C instruction */
+	/* Sequence numbers: the next to send, and for which receiver token. */
+	uint64_t seq_out[IPM_MAX_SLOTS], seq_out_for[IPM_MAX_SLOTS];
+	/* The next expected from each sender, and for which sender token. */
+	uint64_t expect[IPM_MAX_SLOTS], expect_for[IPM_MAX_SLOTS];
+	/*
+	 * A garbage stamp at our tail that could not be skipped (the head
+	 * says nothing is past it): the queue counts as empty until the
+	 * stamp or the head changes, so nothing spins on it.
+	 */
+	uint64_t stuck_t[IPM_MAX_SLOTS], stuck_stamp[IPM_MAX_SLOTS];
+	uint8_t stuck[IPM_MAX_SLOTS];
+	struct ipm_stats stats;
+	uint8_t *copy; /* the verified private copy we deliver: queue_cap */
 	/* Our own indexes: the shared copies are only ever written from these. */
 	uint64_t head[IPM_MAX_SLOTS];   /* producer, per destination slot */
 	uint64_t tail_seen[IPM_MAX_SLOTS]; /* receiver's tail, last read */
@@ -30,7 +53,6 @@ struct mbox {
 	long long seen_at[IPM_MAX_SLOTS];
 	uint64_t tail[IPM_MAX_SLOTS];   /* consumer, per source slot */
 	int cached_slot[2];             /* last id -> slot lookup */
-	uint64_t corrupt;               /* records dropped as invalid */
 	/*
 	 * The next process looks at the producers' heads where there is no
 	 * stamp: only a scribbled stamp needs them, and each read of a line
@@ -45,6 +67,8 @@ struct mbox {
 	int held;
 	unsigned held_from;
 	uint64_t held_end;
+	uint64_t held_seq, held_src; /* acked on completion if held_ack */
+	int held_ack;
 };
 
 static inline struct mbox *mbox_of(const struct ipm *ipm)
@@ -74,10 +98,45 @@ static inline uint8_t *mbox_data(const struct mbox *mb, unsigned from,
 	return (uint8_t *)mbox_ctl(mb, from, to) + IPM_QUEUE_CTL;
 }
 
+/* Our view says slot s's owner is gone: forget it, free its word. */
+void mbox_slot_gone(struct mbox *mb, unsigned s);
+
+/* The shared owner word: a notice board, never believed as such. */
 static inline uint64_t mbox_owner(const struct mbox *mb, unsigned slot)
 {
 	return atomic_load_explicit(&mb->slots[slot].owner,
 				    memory_order_acquire);
+}
+
+/* Slot s's owner in our view, filling an empty entry (0: none). */
+uint64_t mbox_view_fill(struct ipm *ipm, struct mbox *mb, unsigned s);
+
+/* The goodbye a leaving owner stores: a check only its token passes. */
+static inline uint64_t mbox_bye_of(const struct mbox *mb, uint64_t token)
+{
+	return (uint64_t)ipm_ack_check(token, ~token, 0, mb->hw_sum) << 32 |
+	       (uint32_t)token;
+}
+
+/*
+ * The same, and an entry goes when its owner said goodbye (closed): the
+ * shared word no longer names it and its goodbye is there. Any other
+ * change of the shared word is ignored.
+ */
+static inline uint64_t mbox_view(struct ipm *ipm, struct mbox *mb,
+				 unsigned s)
+{
+	uint64_t v = mb->view[s];
+
+	if (!v || s == mb->me)
+		return v ? v : mbox_view_fill(ipm, mb, s);
+	if (__builtin_expect(mbox_owner(mb, s) != v, 0) &&
+	    atomic_load_explicit(&mb->slots[s].bye, memory_order_acquire) ==
+	    mbox_bye_of(mb, v)) {
+		mbox_slot_gone(mb, s);
+		return mbox_view_fill(ipm, mb, s);
+	}
+	return v;
 }
 
 /* mbox_attach.c */
@@ -85,6 +144,7 @@ int mbox_attach(struct ipm *ipm, struct mbox *mb);
 void mbox_detach(struct ipm *ipm, struct mbox *mb);
 /* Free every slot the departed peer still holds. */
 void mbox_peer_left(struct ipm *ipm, int peer);
+
 /* Put our token back in our slot if it was scribbled on. */
 void mbox_reassert_slot(struct ipm *ipm, struct mbox *mb);
 
@@ -94,7 +154,7 @@ static inline void mbox_reassert(struct ipm *ipm, struct mbox *mb)
 		mbox_reassert_slot(ipm, mb);
 }
 /* Slot of live mailbox peer 'id' (its token in *owner), or -1. */
-int mbox_find(struct mbox *mb, int id, uint64_t *owner);
+int mbox_find(struct ipm *ipm, struct mbox *mb, int id, uint64_t *owner);
 
 /* mbox_presence.c: a peer silent this long is gone (guests only). */
 #define MBOX_DEAD_MS 5000

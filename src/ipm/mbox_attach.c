@@ -41,6 +41,7 @@ static void lay_out(struct mbox *mb, const struct ipm_geometry *g)
 	h->queue_offset = g->queue_offset;
 	h->queue_stride = g->queue_stride;
 	h->queue_cap = g->queue_cap;
+	h->flags = mb->check ? 0 : IPM_HDR_UNCHECKED;
 	atomic_store_explicit(&h->magic, IPM_MAGIC, memory_order_release);
 }
 
@@ -52,9 +53,13 @@ static int adopt(struct mbox *mb, size_t size)
 	uint32_t version = h->version, slots = h->slots;
 	uint64_t region = h->region_size, off = h->queue_offset;
 	uint64_t stride = h->queue_stride, cap = h->queue_cap;
+	uint32_t flags = h->flags;
 
 	if (version != IPM_LAYOUT_VERSION)
 		return -EPROTONOSUPPORT;
+	/* A peer that asked for integrity never joins a region without. */
+	if (flags != (mb->check ? 0 : IPM_HDR_UNCHECKED))
+		return -EPROTO;
 	if (ipm_geometry_compute(&want, size, slots) < 0 || region != size ||
 	    off != want.queue_offset || stride != want.queue_stride ||
 	    cap != want.queue_cap)
@@ -132,6 +137,7 @@ static int claim(struct ipm *ipm, struct mbox *mb)
 			    atomic_compare_exchange_strong(&mb->slots[i].owner,
 							   &owner, mb->token)) {
 				mb->me = i;
+				mb->view[i] = mb->token;
 				return 0;
 			}
 		}
@@ -202,7 +208,22 @@ void mbox_detach(struct ipm *ipm, struct mbox *mb)
 
 	(void)ipm;
 	atomic_store(&mb->slots[mb->me].sleeping, 0);
+	/* Goodbye first: the others go by it, not by the word we clear. */
+	atomic_store_explicit(&mb->slots[mb->me].bye, mbox_bye_of(mb, mine),
+			      memory_order_release);
 	atomic_compare_exchange_strong(&mb->slots[mb->me].owner, &mine, 0);
+}
+
+void mbox_slot_gone(struct mbox *mb, unsigned s)
+{
+	uint64_t owner = mb->view[s];
+
+	if (s == mb->me || !owner)
+		return;
+	mb->dead[s] = owner;
+	mb->view[s] = 0;
+	atomic_compare_exchange_strong(&mb->slots[s].owner, &owner, 0);
+	mb->cached_slot[0] = -1;
 }
 
 void mbox_peer_left(struct ipm *ipm, int peer)
@@ -212,56 +233,84 @@ void mbox_peer_left(struct ipm *ipm, int peer)
 	for (unsigned i = 0; i < mb->g.slots; i++) {
 		uint64_t owner = mbox_owner(mb, i);
 
-		if (i != mb->me && owner && ipm_token_id(owner) == peer)
+		if (i == mb->me)
+			continue;
+		if (mb->view[i] && ipm_token_id(mb->view[i]) == peer)
+			mbox_slot_gone(mb, i);
+		/* The notice board too, whoever wrote it there. */
+		if (owner && ipm_token_id(owner) == peer)
 			atomic_compare_exchange_strong(&mb->slots[i].owner,
 						       &owner, 0);
 	}
-	if (mb->cached_slot[0] == peer)
-		mb->cached_slot[0] = -1;
+	mb->cached_slot[0] = -1;
 }
 
-/* Whether peer 'id' owns a slot other than 'except'. */
-static int holds_other_slot(struct mbox *mb, int id, unsigned except)
+/* Whether our view has peer 'id' in a slot other than 'except'. */
+static int viewed_elsewhere(const struct mbox *mb, int id, unsigned except)
 {
 	for (unsigned i = 0; i < mb->g.slots; i++)
-		if (i != except && ipm_token_id(mbox_owner(mb, i)) == id)
+		if (i != except && mb->view[i] && ipm_token_id(mb->view[i]) == id)
 			return 1;
 	return 0;
 }
 
 /*
- * Only we write our slot's owner, but anyone can: while it is not our
- * token, nobody finds us (sends to us fail) and our records are skipped as
- * an earlier owner's. Put it back, unless it names another peer that is
- * live and holds no other slot: that one may have claimed the slot after a
- * scribble made it look free, and then it is its (a peer claims one slot).
+ * An empty entry takes the shared word when it names another peer that is
+ * not known gone, that we did not already see die there, and that holds no
+ * other slot in our view (a peer claims one): a newcomer's claim.
+ */
+uint64_t mbox_view_fill(struct ipm *ipm, struct mbox *mb, unsigned s)
+{
+	uint64_t w;
+	int id;
+
+	if (mb->view[s] || s == mb->me)
+		return mb->view[s];
+	w = mbox_owner(mb, s);
+	id = ipm_token_id(w);
+	if (!w || id < 0 || id == ipm->t->id || w == mb->dead[s] ||
+	    viewed_elsewhere(mb, id, s))
+		return 0;
+	if (ipm->t->ops->peer_live(ipm->t, id) == 0) {
+		/* A newcomer whose news we have not read yet? */
+		ipm->presence_due = 1;
+		ipm_drain_presence(ipm, mbox_peer_left);
+		if (mb->view[s] || ipm->t->ops->peer_live(ipm->t, id) == 0) {
+			mb->dead[s] = w; /* not again until the word changes */
+			return mb->view[s];
+		}
+	}
+	mb->view[s] = w;
+	return w;
+}
+
+/*
+ * Only we write our slot's owner, but anyone can. Nobody goes by the
+ * shared word while we live (each peer has its own view), but a newcomer
+ * reads it to find a free slot: put our token back.
  */
 void mbox_reassert_slot(struct ipm *ipm, struct mbox *mb)
 {
 	uint64_t owner = mbox_owner(mb, mb->me);
-	int id;
 
-	if (owner == mb->token)
-		return;
-	id = ipm_token_id(owner);
-	if (owner && id >= 0 && id != ipm->t->id &&
-	    ipm->t->ops->peer_live(ipm->t, id) != 0 &&
-	    !holds_other_slot(mb, id, mb->me))
-		return;
-	atomic_compare_exchange_strong(&mb->slots[mb->me].owner, &owner,
-				       mb->token);
+	(void)ipm;
+	if (owner != mb->token)
+		atomic_compare_exchange_strong(&mb->slots[mb->me].owner,
+					       &owner, mb->token);
 }
 
-int mbox_find(struct mbox *mb, int id, uint64_t *owner)
+int mbox_find(struct ipm *ipm, struct mbox *mb, int id, uint64_t *owner)
 {
 	if (mb->cached_slot[0] == id) {
-		*owner = mbox_owner(mb, (unsigned)mb->cached_slot[1]);
-		if (ipm_token_id(*owner) == id)
+		*owner = mbox_view(ipm, mb, (unsigned)mb->cached_slot[1]);
+		if (*owner && ipm_token_id(*owner) == id)
 			return mb->cached_slot[1];
 	}
 	for (unsigned i = 0; i < mb->g.slots; i++) {
-		*owner = mbox_owner(mb, i);
-		if (i != mb->me && ipm_token_id(*owner) == id) {
+		if (i == mb->me)
+			continue;
+		*owner = mbox_view(ipm, mb, i);
+		if (*owner && ipm_token_id(*owner) == id) {
 			mb->cached_slot[0] = id;
 			mb->cached_slot[1] = (int)i;
 			return (int)i;

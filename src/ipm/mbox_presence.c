@@ -17,10 +17,10 @@
 static void look_at_others(struct ipm *ipm, struct mbox *mb, long long now)
 {
 	for (unsigned s = 0; s < mb->g.slots; s++) {
-		uint64_t owner = mbox_owner(mb, s), hb;
+		uint64_t owner = s == mb->me ? 0 : mbox_view(ipm, mb, s), hb;
 		int id = ipm_token_id(owner);
 
-		if (s == mb->me || !owner || id < 0)
+		if (!owner || id < 0)
 			continue;
 		/* The transport knows better when it knows at all. */
 		if (ipm->t->ops->peer_live(ipm->t, id) != -ENOTSUP)
@@ -34,8 +34,7 @@ static void look_at_others(struct ipm *ipm, struct mbox *mb, long long now)
 			continue;
 		}
 		if (now - mb->seen_at[s] > MBOX_DEAD_MS)
-			atomic_compare_exchange_strong(&mb->slots[s].owner,
-						       &owner, 0);
+			mbox_slot_gone(mb, s);
 	}
 }
 

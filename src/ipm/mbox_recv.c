@@ -2,10 +2,12 @@
 /*
  * Receiving: walk each queue to us from our own tail to the producer's
  * head. Every record header is copied out and checked against the ring's
- * bounds, the published head and the tokens of both ends before its payload
- * is handed to the callback; a queue whose contents make no sense is
- * dropped up to its head, which loses that sender's messages and nothing
- * else.
+ * bounds, the published head and the tokens of both ends (as our view has
+ * them); its payload is copied into our private buffer while its checksum
+ * is computed, its sequence number must not go back, and only then is the
+ * verified copy handed to the callback. A queue whose contents make no
+ * sense is dropped up to its head, which loses that sender's messages and
+ * nothing else; every refusal is counted (ipm_stats).
  */
 #include <errno.h>
 #include <string.h>
@@ -16,17 +18,25 @@ static void complete_held(struct ipm *ipm, struct mbox *mb)
 {
 	unsigned s = mb->held_from;
 	struct ipm_queue_ctl *ctl = mbox_ctl(mb, s, mb->me);
-	uint64_t owner;
+	int id = ipm_token_id(mb->held_src);
 
 	mb->held = 0;
 	mb->tail[s] = mb->held_end;
 	atomic_store_explicit(&ctl->tail, mb->held_end, memory_order_release);
+	if (mb->held_ack) {
+		uint64_t seq = mb->held_seq;
+		uint64_t w = (uint64_t)ipm_ack_check(seq, mb->token,
+						     mb->held_src,
+						     mb->hw_sum) << 32 |
+			     (uint32_t)seq;
+
+		atomic_store_explicit(&ctl->ack, w, memory_order_release);
+	}
 	/* A blocked sender sleeps until we ring it. */
 	atomic_thread_fence(memory_order_seq_cst);
-	owner = mbox_owner(mb, s);
 	if (atomic_load_explicit(&mb->slots[s].wants_ack,
-				 memory_order_relaxed) && ipm_token_id(owner) >= 0)
-		ipm->t->ops->ring(ipm->t, ipm_token_id(owner), MBOX_VECTOR);
+				 memory_order_relaxed) && id >= 0)
+		ipm->t->ops->ring(ipm->t, id, MBOX_VECTOR);
 }
 
 void mbox_complete(struct ipm *ipm)
@@ -40,7 +50,7 @@ void mbox_complete(struct ipm *ipm)
 /* Drop everything published so far: the queue's contents are garbage. */
 static void drop(struct mbox *mb, unsigned s, uint64_t head)
 {
-	mb->corrupt++;
+	mb->stats.dropped++;
 	mb->tail[s] = head;
 	atomic_store_explicit(&mbox_ctl(mb, s, mb->me)->tail, head,
 			      memory_order_release);
@@ -53,10 +63,22 @@ static uint64_t stamp_at(const uint8_t *at)
 				    memory_order_acquire);
 }
 
-/* Does a record stamp 'end' say a record starts at index t? */
+/* Does stamp 'end' say a record starts at index t (in any state)? */
 static int stamp_new(uint64_t end, uint64_t t, uint64_t cap)
 {
-	return end % IPM_LINE == 0 && end - t - 1 < cap;
+	uint64_t st = end & IPM_ST_MASK;
+
+	return st >= IPM_ST_PUBLISHED && st <= IPM_ST_WITHDRAWN &&
+	       (end & ~IPM_ST_MASK) - t - 1 < cap;
+}
+
+/* The same, unless it is the garbage we already gave up on there. */
+static int stamp_fresh(const struct mbox *mb, unsigned s, uint64_t end,
+		       uint64_t t, uint64_t cap)
+{
+	if (mb->stuck[s] && mb->stuck_t[s] == t && mb->stuck_stamp[s] == end)
+		return 0;
+	return stamp_new(end, t, cap);
 }
 
 /* The producer's head, if believable from our tail t; else t. */
@@ -72,14 +94,15 @@ static uint64_t head_of(const struct ipm_queue_ctl *ctl, uint64_t t,
  * The record at index t: 1 with its header in *rec, 0 when nothing was
  * published there, -1 when the queue holds garbage up to *head.
  */
-static int next_rec(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
-		    const uint8_t *ring, uint64_t t, uint64_t off,
-		    uint64_t cap, struct ipm_rec *rec, uint64_t *head)
+static int next_rec(const struct mbox *mb, unsigned s,
+		    const struct ipm_queue_ctl *ctl, const uint8_t *ring,
+		    uint64_t t, uint64_t off, uint64_t cap,
+		    struct ipm_rec *rec, uint64_t *head)
 {
 	const uint8_t *at = ring + off;
 	uint64_t end = stamp_at(at);
 
-	if (!stamp_new(end, t, cap)) {
+	if (!stamp_fresh(mb, s, end, t, cap)) {
 		if (!mb->heads_due)
 			return 0;
 		/*
@@ -91,7 +114,7 @@ static int next_rec(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
 		if (*head == t)
 			return 0;
 		end = stamp_at(at);
-		if (!stamp_new(end, t, cap))
+		if (!stamp_fresh(mb, s, end, t, cap))
 			return -1;
 	}
 	memcpy(rec, at, sizeof(*rec));
@@ -99,11 +122,68 @@ static int next_rec(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
 	return 1;
 }
 
+/*
+ * Garbage at t that cannot be dropped (the head says nothing is past t):
+ * remember it, so that neither delivery nor waiting spins on it.
+ */
+static void give_up_at(struct mbox *mb, unsigned s, uint64_t t, uint64_t end)
+{
+	if (mb->stuck[s] && mb->stuck_t[s] == t && mb->stuck_stamp[s] == end)
+		return;
+	mb->stuck[s] = 1;
+	mb->stuck_t[s] = t;
+	mb->stuck_stamp[s] = end;
+	mb->stats.corrupt++;
+}
+
+/*
+ * Copy the payload out while summing it: 1 when the copy is what the
+ * sender summed. Unchecked regions deliver in place: always 1.
+ */
+static int verify(struct mbox *mb, const uint8_t *at, const struct ipm_rec *r)
+{
+	uint32_t lanes[IPM_SUM_LANES];
+
+	if (!mb->check)
+		return 1;
+	ipm_lanes_init(lanes);
+	ipm_sum_copy(mb->copy, at + IPM_REC_HDR, r->len, lanes, mb->hw_sum);
+	return ipm_rec_sum(r->end & ~IPM_ST_MASK,
+			   (const uint8_t *)r + IPM_REC_SUMMED_OFF, lanes,
+			   mb->hw_sum) == r->sum;
+}
+
+/*
+ * A record the sender waits for: claim it, after leaving the claim word
+ * the sender checks when it finds the stamp claimed. 0 when the sender
+ * withdrew it first (or its stamp was scribbled).
+ */
+static int claim(struct mbox *mb, unsigned s, uint8_t *at,
+		 const struct ipm_rec *r, uint64_t src)
+{
+	struct ipm_queue_ctl *ctl = mbox_ctl(mb, s, mb->me);
+	uint64_t idx = r->end & ~IPM_ST_MASK, v = idx | IPM_ST_PUBLISHED;
+	uint64_t salted = ~r->seq;
+
+	atomic_store_explicit(&ctl->claim,
+			      (uint64_t)ipm_ack_check(salted, mb->token, src,
+						      mb->hw_sum) << 32 |
+			      (uint32_t)salted, memory_order_release);
+	if (atomic_compare_exchange_strong(ipm_rec_end(at), &v,
+					   idx | IPM_ST_CLAIMED))
+		return 1;
+	if (v == (idx | IPM_ST_WITHDRAWN))
+		mb->stats.withdrawn++;
+	else
+		mb->stats.corrupt++;
+	return 0;
+}
+
 /* Deliver what queue s holds; stops early while a message is held. */
 static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 {
 	struct ipm_queue_ctl *ctl = mbox_ctl(mb, s, mb->me);
-	const uint8_t *ring = mbox_data(mb, s, mb->me);
+	uint8_t *ring = mbox_data(mb, s, mb->me);
 	const uint64_t cap = mb->g.queue_cap;
 	uint64_t src, t = mb->tail[s], h;
 	int id, n = 0, rc;
@@ -115,10 +195,11 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 		atomic_store_explicit(&ctl->cgen, mb->token,
 				      memory_order_release);
 	while (!mb->held) {
-		uint64_t off = t % cap, need;
+		uint64_t off = t % cap, need, idx;
+		uint8_t *at = ring + off;
 		struct ipm_rec rec;
 
-		rc = next_rec(mb, ctl, ring, t, off, cap, &rec, &h);
+		rc = next_rec(mb, s, ctl, ring, t, off, cap, &rec, &h);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
@@ -126,41 +207,76 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 			return n;
 		}
 		/*
-		 * The sender's token after its stamp: a newcomer claims the
-		 * slot before it publishes, so its records carry the token
-		 * we read now. Read before, it could still be the previous
-		 * owner's, and the newcomer's first records would be skipped.
-		 * A sender that left (its slot is free) still gets what it
+		 * The sender as our view has it, read after its stamp: a
+		 * newcomer claims its slot before it publishes, so an empty
+		 * entry filled now holds the token its records carry. A
+		 * sender that left (its entry is empty) still gets what it
 		 * had published delivered, until somebody claims its slot.
 		 */
-		src = mbox_owner(mb, s);
+		src = mbox_view(ipm, mb, s);
 		if (!src)
 			src = atomic_load_explicit(&ctl->pgen,
 						   memory_order_acquire);
 		id = ipm_token_id(src);
-		need = rec.end - t;
+		idx = rec.end & ~IPM_ST_MASK;
+		need = idx - t;
 		if (rec.type == IPM_REC_WRAP && off != 0 &&
 		    need == cap - off) {
-			t = rec.end;
+			t = idx;
 			continue;
 		}
 		if (rec.type != IPM_REC_MSG || rec.len > cap ||
 		    need != ipm_rec_size(rec.len) || off + need > cap) {
-			drop(mb, s, head_of(ctl, t, cap));
+			h = head_of(ctl, t, cap);
+			if (h == t) {
+				give_up_at(mb, s, t, rec.end);
+				break;
+			}
+			drop(mb, s, h);
 			return n;
 		}
-		if (rec.src != src || rec.dst != mb->token || id < 0) {
-			t = rec.end; /* left for an earlier owner of either slot */
+		t = idx; /* from here on, a refused record is skipped */
+		if ((rec.end & IPM_ST_MASK) != IPM_ST_PUBLISHED) {
+			if ((rec.end & IPM_ST_MASK) == IPM_ST_WITHDRAWN)
+				mb->stats.withdrawn++;
+			else
+				mb->stats.corrupt++; /* only we claim */
 			continue;
 		}
-		mb->tail[s] = t; /* everything before it is consumed */
+		if (rec.src != src || rec.dst != mb->token || id < 0) {
+			mb->stats.foreign++; /* left for an earlier owner */
+			continue;
+		}
+		if (!verify(mb, at, &rec)) {
+			mb->stats.corrupt++;
+			continue;
+		}
+		/* Numbers restart for every new (its token, ours) pair. */
+		if (mb->expect_for[s] != src) {
+			mb->expect_for[s] = src;
+			mb->expect[s] = 1;
+		}
+		if (rec.seq < mb->expect[s]) {
+			mb->stats.replayed++;
+			continue;
+		}
+		if ((rec.flags & IPM_RF_ACK) && !claim(mb, s, at, &rec, src))
+			continue;
+		mb->stats.lost += rec.seq - mb->expect[s];
+		mb->expect[s] = rec.seq + 1;
+		mb->stats.delivered++;
+		mb->tail[s] = t - need; /* before it: consumed */
 		mb->held = 1;
 		mb->held_from = s;
-		mb->held_end = rec.end;
+		mb->held_end = t;
+		mb->held_seq = rec.seq;
+		mb->held_src = src;
+		mb->held_ack = !!(rec.flags & IPM_RF_ACK);
 		n++;
 		if (ipm->cb)
 			ipm->cb(ipm, ipm->user_data, (uint32_t)id,
-				ring + off + IPM_REC_HDR, rec.len);
+				mb->check ? mb->copy : at + IPM_REC_HDR,
+				rec.len);
 		if (mb->held && !ipm->cfg.manual_complete)
 			complete_held(ipm, mb);
 		t = mb->tail[s];
@@ -202,7 +318,7 @@ int mbox_pending(struct mbox *mb, int heads)
 		if (s == mb->me)
 			continue;
 		end = stamp_at(mbox_data(mb, s, mb->me) + t % cap);
-		if (stamp_new(end, t, cap))
+		if (stamp_fresh(mb, s, end, t, cap))
 			return 1;
 		if (heads && head_of(mbox_ctl(mb, s, mb->me), t, cap) != t) {
 			mb->heads_due = 1;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sending: write the record where the ring has room, stamp it, publish
- * the head, ring the receiver only if it sleeps. The receiver's tail is
- * the only thing we read back, and it is checked before it is believed.
+ * Sending: write the record where the ring has room, checksum and number
+ * it, stamp it, publish the head, ring the receiver only if it sleeps. A
+ * blocking send then waits for the receiver's ack of that very message,
+ * and withdraws it (compare-and-swap on its stamp) when it gives up. The
+ * receiver's tail and ack are the only things we read back, and they are
+ * checked before they are believed.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -11,22 +14,41 @@
 #include "clock.h"
 #include "mailbox.h"
 
+/* What a record is, besides where: its header's fields. */
+struct put {
+	uint32_t type, flags;
+	uint64_t dst, seq;
+	const void *data;
+	uint32_t len;
+};
+
 /*
  * Write a record at 'at' whose stamp says it ends at queue index 'end':
- * the payload and the other fields first, the stamp last, with release.
+ * the payload (summed as it is copied) and the other fields first, the
+ * stamp last, with release.
  */
-static void put_rec(uint8_t *at, uint64_t end, uint32_t type,
-		    const void *data, uint32_t len, uint64_t src, uint64_t dst)
+static void put_rec(const struct mbox *mb, uint8_t *at, uint64_t end,
+		    const struct put *p)
 {
 	struct ipm_rec rec = {
-		.type = type, .len = len, .src = src, .dst = dst,
+		.type = p->type, .len = p->len, .src = mb->token,
+		.dst = p->dst, .seq = p->seq, .flags = p->flags,
 	};
-	const size_t skip = offsetof(struct ipm_rec, type);
+	const size_t skip = IPM_REC_SUMMED_OFF;
+	uint32_t lanes[IPM_SUM_LANES];
 
-	if (len)
-		memcpy(at + IPM_REC_HDR, data, len);
+	if (mb->check && p->type == IPM_REC_MSG) {
+		ipm_lanes_init(lanes);
+		ipm_sum_copy(at + IPM_REC_HDR, p->data, p->len, lanes,
+			     mb->hw_sum);
+		rec.sum = ipm_rec_sum(end, (uint8_t *)&rec + skip, lanes,
+				      mb->hw_sum);
+	} else if (p->len) {
+		memcpy(at + IPM_REC_HDR, p->data, p->len);
+	}
 	memcpy(at + skip, (uint8_t *)&rec + skip, sizeof(rec) - skip);
-	atomic_store_explicit(ipm_rec_end(at), end, memory_order_release);
+	atomic_store_explicit(ipm_rec_end(at), end | IPM_ST_PUBLISHED,
+			      memory_order_release);
 }
 
 /* Wake the receiver if it sleeps: the fence orders our stamp before its flag. */
@@ -46,17 +68,16 @@ static int fits(uint64_t h, uint64_t t, uint64_t need, uint64_t cap)
 }
 
 /*
- * Try to queue once: 0 when published, -EBUSY when there is no room yet,
- * -EIO when the receiver's tail makes no sense (it may heal itself).
- * A tail that is a line but not within a ring behind our head is followed:
- * see below.
+ * Try to queue once: 0 when published (the record at *rec_at, its stamp's
+ * index *rec_end), -EBUSY when there is no room yet, -EIO when the
+ * receiver's tail makes no sense (it may heal itself).
  */
-static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
-		   const void *data, size_t size)
+static int try_put(struct mbox *mb, unsigned r, const struct put *p,
+		   uint8_t **rec_at, uint64_t *rec_end)
 {
 	struct ipm_queue_ctl *ctl = mbox_ctl(mb, mb->me, r);
 	uint8_t *ring = mbox_data(mb, mb->me, r);
-	const uint64_t cap = mb->g.queue_cap, need = ipm_rec_size(size);
+	const uint64_t cap = mb->g.queue_cap, need = ipm_rec_size(p->len);
 	uint64_t h = mb->head[r], off;
 	uint64_t t = mb->tail_seen[r];
 
@@ -77,8 +98,9 @@ static int try_put(struct mbox *mb, unsigned r, uint64_t dst,
 		 * was scribbled on. Waiting would not help in the first case
 		 * (neither side would ever move again), so continue from
 		 * where it says it reads next; what we queued in between is
-		 * lost. In the second case it puts its own tail back, and we
-		 * follow it again on the next send.
+		 * lost (its sequence gap says so). In the second case it
+		 * puts its own tail back, and we follow it again on the
+		 * next send.
 		 */
 		h = t;
 		mb->head[r] = h;
@@ -89,18 +111,21 @@ put:
 	off = h % cap;
 	if (off + need > cap) {
 		/* Records never wrap: mark the rest of the ring as skipped. */
+		struct put wrap = { .type = IPM_REC_WRAP, .dst = p->dst };
+
 		if (h - t + (cap - off) > cap)
 			return -EBUSY;
 		h += cap - off;
-		put_rec(ring + off, h, IPM_REC_WRAP, NULL, 0, mb->token, dst);
+		put_rec(mb, ring + off, h, &wrap);
 		mb->head[r] = h;
 		atomic_store_explicit(&ctl->head, h, memory_order_release);
 		off = 0;
 	}
 	if (h - t + need > cap)
 		return -EBUSY;
-	put_rec(ring + off, h + need, IPM_REC_MSG, data, (uint32_t)size,
-		mb->token, dst);
+	put_rec(mb, ring + off, h + need, p);
+	*rec_at = ring + off;
+	*rec_end = h + need;
 	/* The head is for newcomers and resynchronising: receivers on the
 	 * fast path go by the stamp and leave this line to us. */
 	mb->head[r] = h + need;
@@ -108,10 +133,11 @@ put:
 	return 0;
 }
 
-/* Is the receiver still the one we started with, and attached? */
-static int still_there(struct mbox *mb, unsigned r, uint64_t dst)
+/* Is the receiver still the one we started with (in our view), attached? */
+static int still_there(struct ipm *ipm, struct mbox *mb, unsigned r,
+		       uint64_t dst)
 {
-	if (mbox_owner(mb, r) != dst)
+	if (mbox_view(ipm, mb, r) != dst)
 		return 0;
 	/* cgen shares a line with the tail the receiver keeps moving:
 	 * once it has shown this token, it is not read again. */
@@ -124,13 +150,13 @@ static int still_there(struct mbox *mb, unsigned r, uint64_t dst)
 	return 1;
 }
 
-/* Has the receiver consumed everything up to 'end'? */
-static int consumed(struct mbox *mb, unsigned r, uint64_t end)
+/* Is 'w' the receiver's ack (or claim, salted) word for message 'seq'? */
+static int ack_is(const struct mbox *mb, uint64_t w, uint64_t seq,
+		  uint64_t dst)
 {
-	uint64_t t = atomic_load_explicit(&mbox_ctl(mb, mb->me, r)->tail,
-					  memory_order_acquire);
-
-	return (int64_t)(t - end) >= 0 && t - end <= mb->g.queue_cap;
+	return (uint32_t)w == (uint32_t)seq &&
+	       (uint32_t)(w >> 32) == ipm_ack_check(seq, dst, mb->token,
+						    mb->hw_sum);
 }
 
 /*
@@ -149,8 +175,8 @@ static long long deadline_of(const struct ipm *ipm, long long *deadline)
  * room if 'wait', else tell whether the receiver is still there.
  */
 static int put_slow(struct ipm *ipm, struct mbox *mb, int wait, unsigned r,
-		    uint64_t dst, int id, const void *data, size_t size,
-		    long long *deadline)
+		    int id, const struct put *p, long long *deadline,
+		    uint8_t **rec_at, uint64_t *rec_end)
 {
 	struct ipm_slot *self = &mb->slots[mb->me];
 
@@ -160,7 +186,8 @@ static int put_slow(struct ipm *ipm, struct mbox *mb, int wait, unsigned r,
 			/* Full: off the fast path, so ask whether it is gone. */
 			ipm->presence_due = 1;
 			ipm_drain_presence(ipm, mbox_peer_left);
-			return still_there(mb, r, dst) ? -EBUSY : -ENOTCONN;
+			return still_there(ipm, mb, r, p->dst) ? -EBUSY :
+								  -ENOTCONN;
 		}
 		atomic_store(&self->wants_ack, 1);
 		if (deadline_of(ipm, deadline) >= 0 &&
@@ -170,46 +197,97 @@ static int put_slow(struct ipm *ipm, struct mbox *mb, int wait, unsigned r,
 		}
 		mbox_sleep(ipm, MBOX_RECHECK_MS, 0);
 		ipm_drain_presence(ipm, mbox_peer_left);
-		if (!still_there(mb, r, dst)) {
+		if (!still_there(ipm, mb, r, p->dst)) {
 			atomic_store(&self->wants_ack, 0);
 			return -ENOTCONN;
 		}
-		if (try_put(mb, r, dst, data, size) == 0)
+		if (try_put(mb, r, p, rec_at, rec_end) == 0)
 			return 0;
 	}
 }
 
-/* A blocking send: until the receiver completes it (its tail passes it). */
-static int wait_completed(struct ipm *ipm, struct mbox *mb, unsigned r,
-			  uint64_t dst, long long deadline)
+/*
+ * Give up on the record at 'at': 1 when we withdrew it (the receiver never
+ * delivers it), 0 when the receiver had claimed it (it is delivered).
+ */
+static int withdraw(struct mbox *mb, unsigned r, uint8_t *at, uint64_t end,
+		    uint64_t seq, uint64_t dst)
+{
+	_Atomic uint64_t *stamp = ipm_rec_end(at);
+	uint64_t v = end | IPM_ST_PUBLISHED;
+	struct ipm_queue_ctl *ctl = mbox_ctl(mb, mb->me, r);
+	uint8_t *sum = at + offsetof(struct ipm_rec, sum);
+	uint32_t bad;
+
+	for (int tries = 0; tries < 64; tries++) {
+		if (atomic_compare_exchange_strong(stamp, &v,
+						   end | IPM_ST_WITHDRAWN))
+			break;
+		/* The receiver stores its claim word before it swaps. */
+		if (v == (end | IPM_ST_CLAIMED) &&
+		    ack_is(mb, atomic_load_explicit(&ctl->claim,
+						    memory_order_acquire),
+			   ~seq, dst))
+			return 0;
+		/* Scribbled: swap in WITHDRAWN over whatever is there. */
+	}
+	/*
+	 * Should a scribbler put the PUBLISHED stamp back, the record must
+	 * still not pass: its checksum is inverted (our own line: a plain store).
+	 */
+	memcpy(&bad, sum, sizeof(bad));
+	bad = ~bad;
+	memcpy(sum, &bad, sizeof(bad));
+	mb->stats.send_withdrawn++;
+	return 1;
+}
+
+/*
+ * A blocking send: until the receiver acks that very message. Giving up
+ * (deadline, receiver gone) withdraws it, unless the receiver claimed it.
+ */
+static int wait_acked(struct ipm *ipm, struct mbox *mb, unsigned r,
+		      uint64_t dst, long long deadline, uint8_t *at,
+		      uint64_t end, uint64_t seq)
 {
 	struct ipm_slot *self = &mb->slots[mb->me];
-	uint64_t end = mb->head[r];
+	struct ipm_queue_ctl *ctl = mbox_ctl(mb, mb->me, r);
 	int rc = 0;
 
 	deadline_of(ipm, &deadline);
 	atomic_store(&self->wants_ack, 1);
 	atomic_thread_fence(memory_order_seq_cst);
-	while (!consumed(mb, r, end)) {
+	for (;;) {
 		long long left = deadline < 0 ? MBOX_RECHECK_MS :
 						deadline - ipm_now_ms();
 
+		if (ack_is(mb, atomic_load_explicit(&ctl->ack,
+						    memory_order_acquire),
+			   seq, dst))
+			break;
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
 			break;
 		}
 		mbox_sleep(ipm, left < MBOX_RECHECK_MS ? (int)left :
 							 MBOX_RECHECK_MS, 0);
-		/* Completed, then left: still a completed send. */
-		if (consumed(mb, r, end))
-			break;
 		ipm_drain_presence(ipm, mbox_peer_left);
-		if (!still_there(mb, r, dst)) {
+		mbox_heartbeat(ipm, mb, 0);
+		if (!still_there(ipm, mb, r, dst)) {
 			rc = -ENOTCONN;
 			break;
 		}
 	}
 	atomic_store(&self->wants_ack, 0);
+	/* Acked meanwhile (then left): delivered. */
+	if (rc && ack_is(mb, atomic_load_explicit(&ctl->ack,
+						  memory_order_acquire),
+			 seq, dst))
+		rc = 0;
+	if (rc && !withdraw(mb, r, at, end, seq, dst))
+		rc = 0;
+	if (rc)
+		mb->seq_out[r] = seq; /* never delivered: the next one is it */
 	return rc;
 }
 
@@ -220,25 +298,38 @@ int mbox_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	/* The clock is read only if we wait (deadline_of): it costs as
 	 * much as the rest of a send. */
 	long long deadline = ipm->cfg.send_timeout_ms < 0 ? -1 : 0;
-	uint64_t dst;
+	struct put p = {
+		.type = IPM_REC_MSG, .flags = wait ? IPM_RF_ACK : 0,
+		.data = data, .len = (uint32_t)size,
+	};
+	uint8_t *at = NULL;
+	uint64_t end = 0;
 	int slot, rc;
 	unsigned r;
 
 	ipm_drain_presence(ipm, mbox_peer_left);
 	mbox_reassert(ipm, mb);
-	slot = mbox_find(mb, (int)id, &dst);
+	slot = mbox_find(ipm, mb, (int)id, &p.dst);
 	if (slot < 0)
 		return -ENOTCONN;
 	r = (unsigned)slot;
-	if (mb->attached[r] != dst && !still_there(mb, r, dst))
+	if (mb->attached[r] != p.dst && !still_there(ipm, mb, r, p.dst))
 		return -ENOTCONN;
-	rc = try_put(mb, r, dst, data, size);
+	/* Numbers restart for every new (our token, its token) pair. */
+	if (mb->seq_out_for[r] != p.dst) {
+		mb->seq_out_for[r] = p.dst;
+		mb->seq_out[r] = 1;
+	}
+	p.seq = mb->seq_out[r];
+	rc = try_put(mb, r, &p, &at, &end);
 	if (rc < 0) {
-		rc = put_slow(ipm, mb, wait, r, dst, (int)id, data, size,
-			      &deadline);
+		rc = put_slow(ipm, mb, wait, r, (int)id, &p, &deadline, &at,
+			      &end);
 		if (rc < 0)
 			return rc;
 	}
+	mb->seq_out[r] = p.seq + 1;
 	kick(ipm, mb, r, (int)id);
-	return wait ? wait_completed(ipm, mb, r, dst, deadline) : 0;
+	return wait ? wait_acked(ipm, mb, r, p.dst, deadline, at, end, p.seq) :
+		      0;
 }
