@@ -172,6 +172,8 @@ static int claim(struct mbox *mb, unsigned s, uint8_t *at,
 	if (atomic_compare_exchange_strong(ipm_rec_end(at), &v,
 					   idx | IPM_ST_CLAIMED))
 		return 1;
+	/* Not ours: a CLAIMED stamp written later must not pass as ours. */
+	atomic_store_explicit(&ctl->claim, 0, memory_order_release);
 	if (v == (idx | IPM_ST_WITHDRAWN))
 		mb->stats.withdrawn++;
 	else
