@@ -26,6 +26,9 @@ struct mbox {
 	 * dead[]: the token last found gone there, never taken back.
 	 */
 	uint64_t view[IPM_MAX_SLOTS], dead[IPM_MAX_SLOTS];
+	/* A word naming a peer the transport does not know (yet). */
+	uint64_t unknown[IPM_MAX_SLOTS];
+	unsigned unknown_tries[IPM_MAX_SLOTS];
 	int check;  /* integrity on: checksums, delivery of a verified copy */
 	int hw_sum; /* the CPU's CRC-32C instruction */
 	/* Sequence numbers: the next to send, and for which receiver token. */

@@ -264,7 +264,7 @@ uint64_t mbox_view_fill(struct ipm *ipm, struct mbox *mb, unsigned s)
 	uint64_t w;
 	int id;
 
-	if (mb->view[s] || s == mb->me)
+	if (mb->view[s] || s == mb->me || mb->me >= mb->g.slots)
 		return mb->view[s];
 	w = mbox_owner(mb, s);
 	id = ipm_token_id(w);
@@ -272,13 +272,27 @@ uint64_t mbox_view_fill(struct ipm *ipm, struct mbox *mb, unsigned s)
 	    viewed_elsewhere(mb, id, s))
 		return 0;
 	if (ipm->t->ops->peer_live(ipm->t, id) == 0) {
-		/* A newcomer whose news we have not read yet? */
+		/*
+		 * A newcomer whose news we have not read yet, or garbage:
+		 * read the news, but for the same word only every 64th
+		 * time, so garbage costs no system call per send.
+		 */
+		if (mb->unknown[s] == w && ++mb->unknown_tries[s] % 64)
+			return 0;
+		mb->unknown[s] = w;
 		ipm->presence_due = 1;
 		ipm_drain_presence(ipm, mbox_peer_left);
-		if (mb->view[s] || ipm->t->ops->peer_live(ipm->t, id) == 0) {
-			mb->dead[s] = w; /* not again until the word changes */
+		if (mb->view[s])
 			return mb->view[s];
-		}
+		/*
+		 * Still unknown: a newcomer that has attached to its queue
+		 * from us (its token in cgen) is taken; its news is on its
+		 * way, and a leave would clear it.
+		 */
+		if (ipm->t->ops->peer_live(ipm->t, id) == 0 &&
+		    atomic_load_explicit(&mbox_queue_at(mb, mb->me, s)->cgen,
+					 memory_order_acquire) != w)
+			return 0;
 	}
 	mb->view[s] = w;
 	return w;

@@ -105,6 +105,10 @@ static int try_put(struct mbox *mb, unsigned r, const struct put *p,
 		h = t;
 		mb->head[r] = h;
 		atomic_store_explicit(&ctl->head, h, memory_order_release);
+		/* Read it again next time: if it was a scribble, the
+		 * receiver has put its own back by then, and we follow. */
+		mb->tail_seen[r] = h - cap;
+		goto put;
 	}
 	mb->tail_seen[r] = t;
 put:
