@@ -166,6 +166,9 @@ struct ipm;
  */
 int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
 		   unsigned spin_ns);
+/* 'mailbox' for a mailbox with integrity off (cfg.unchecked): its own
+ * server, since the first peer decides for the region. */
+#define BENCH_MAILBOX_UNCHECKED 2
 /* The same with 'vectors' (the server's -n). */
 int bench_ipm_open_vectors(struct ipm **out, const char *path,
 			   unsigned vectors, int mailbox, unsigned spin_ns);

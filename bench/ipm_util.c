@@ -23,6 +23,7 @@ int bench_ipm_open_vectors(struct ipm **out, const char *path,
 		.mode = mailbox ? IPM_MODE_MAILBOX : IPM_MODE_DOORBELL,
 		.slots = 2,
 		.spin_ns = spin_ns,
+		.unchecked = mailbox == BENCH_MAILBOX_UNCHECKED,
 	};
 	struct ivshm_transport *t;
 	int rc;

@@ -281,6 +281,7 @@ struct need {
 };
 
 #define LAT(n, s, b) { n, s, -1, 1, b, NULL, 0, 0 }
+#define LAT2(n, s, b, b2) { n, s, -1, 1, b, b2, 0, 0 }
 #define TPUT(n, s, b, b2) { n, s, -1, 0, b, b2, 0, 0 }
 #define PEERS(n, p, b) { n, 0, p, 1, b, NULL, 0, 0 }
 /* Their baseline is required when it was measured: see check_need(). */
@@ -294,6 +295,10 @@ static struct need needs[] = {
 	LAT("rtt.doorbell", 0, "rtt.eventfd"),
 	LAT("rtt.mailbox.block", 64, "rtt.eventfd"),
 	LAT("rtt.mailbox.poll", 64, "rtt.spin"),
+	/* Integrity off: its cost is the ratio to the figure above. */
+	LAT2("rtt.mailbox.block.nocheck", 64, "rtt.eventfd",
+	     "rtt.mailbox.block"),
+	LAT2("rtt.mailbox.poll.nocheck", 64, "rtt.spin", "rtt.mailbox.poll"),
 	TPUT("tput.memcpy", 64, NULL, NULL),
 	TPUT("tput.memcpy", 4096, NULL, NULL),
 	TPUT("tput.memcpy", 65536, NULL, NULL),
@@ -306,6 +311,8 @@ static struct need needs[] = {
 	TPUT("tput.mailbox", 4096, "tput.memcpy", "tput.socketpair"),
 	TPUT("tput.mailbox", 65536, "tput.memcpy", "tput.socketpair"),
 	TPUT("tput.mailbox", 1048576, "tput.memcpy", "tput.socketpair"),
+	TPUT("tput.mailbox.nocheck", 64, "tput.memcpy", "tput.mailbox"),
+	TPUT("tput.mailbox.nocheck", 1048576, "tput.memcpy", "tput.mailbox"),
 	LAT("setup.socket", 0, NULL),
 	PEERS("setup.connect", 1, "setup.socket"),
 	PEERS("setup.connect", 100, "setup.socket"),

@@ -23,6 +23,10 @@
  *                      out. Both block in ipm_poll() (cfg.spin_ns = 0).
  *   rtt.mailbox.poll   the same, both busy-polling in ipm_poll() with
  *                      cfg.spin_ns = 1 s (longer than any wait here)
+ *   rtt.mailbox.{block,poll}.nocheck  the same with integrity off
+ *                      (cfg.unchecked: no checksums, payloads delivered
+ *                      in place), on a server of their own: against
+ *                      the checked figure, what integrity costs
  *
  * The spec's sizes are 0 B (eventfd, doorbell) and 64 B; full runs add
  * 4 KiB and 64 KiB for the payload-carrying ones (the latency plot).
@@ -332,7 +336,7 @@ static int ipm_ping(struct rtt_run *r)
 /* ---- the figures ---- */
 
 enum { K_EVENTFD, K_SPIN, K_SOCKETPAIR, K_PIPE, K_DOORBELL, K_MBLOCK,
-       K_MPOLL, NKINDS };
+       K_MPOLL, K_MBLOCK_NC, K_MPOLL_NC, NKINDS };
 
 static const struct rtt_kind kinds[NKINDS] = {
 	[K_EVENTFD] = { "rtt.eventfd", 0, 0, 0, 0, eventfd_open,
@@ -349,6 +353,13 @@ static const struct rtt_kind kinds[NKINDS] = {
 		       ipm_child, ipm_ping },
 	[K_MPOLL] = { "rtt.mailbox.poll", 1, 1, 1, POLL_SPIN_NS,
 		      ipm_open_none, ipm_child, ipm_ping },
+	/* Integrity off: what checksums and private copies cost. */
+	[K_MBLOCK_NC] = { "rtt.mailbox.block.nocheck", 0, 1,
+			  BENCH_MAILBOX_UNCHECKED, 0, ipm_open_none,
+			  ipm_child, ipm_ping },
+	[K_MPOLL_NC] = { "rtt.mailbox.poll.nocheck", 1, 1,
+			 BENCH_MAILBOX_UNCHECKED, POLL_SPIN_NS,
+			 ipm_open_none, ipm_child, ipm_ping },
 };
 
 /* What runs, in order: the spec's sizes, then (full runs) the sweep. */
@@ -361,7 +372,7 @@ struct rtt_step {
 static const struct rtt_step steps[] = {
 	{ K_EVENTFD, 0, 0 }, { K_SPIN, 64, 0 }, { K_SOCKETPAIR, 64, 0 },
 	{ K_PIPE, 64, 0 }, { K_DOORBELL, 0, 0 }, { K_MBLOCK, 64, 0 },
-	{ K_MPOLL, 64, 0 },
+	{ K_MPOLL, 64, 0 }, { K_MBLOCK_NC, 64, 0 }, { K_MPOLL_NC, 64, 0 },
 	{ K_SPIN, 4096, 1 }, { K_SOCKETPAIR, 4096, 1 }, { K_PIPE, 4096, 1 },
 	{ K_MBLOCK, 4096, 1 }, { K_MPOLL, 4096, 1 },
 	{ K_SPIN, 65536, 1 }, { K_SOCKETPAIR, 65536, 1 },
@@ -378,11 +389,16 @@ static int wanted(const struct bench_ctx *ctx, int kind)
 	switch (kind) {
 	case K_EVENTFD:
 		return bench_selected(ctx, kinds[K_DOORBELL].name) ||
-		       bench_selected(ctx, kinds[K_MBLOCK].name);
+		       bench_selected(ctx, kinds[K_MBLOCK].name) ||
+		       bench_selected(ctx, kinds[K_MBLOCK_NC].name);
 	case K_SOCKETPAIR:
-		return bench_selected(ctx, kinds[K_MBLOCK].name);
+	case K_MBLOCK:
+		return bench_selected(ctx, kinds[K_MBLOCK].name) ||
+		       bench_selected(ctx, kinds[K_MBLOCK_NC].name);
 	case K_SPIN:
-		return bench_selected(ctx, kinds[K_MPOLL].name);
+	case K_MPOLL:
+		return bench_selected(ctx, kinds[K_MPOLL].name) ||
+		       bench_selected(ctx, kinds[K_MPOLL_NC].name);
 	}
 	return 0;
 }
@@ -522,6 +538,23 @@ static void set_ratios(struct bench_ctx *ctx)
 					"1 s)");
 		}
 	}
+	/* Integrity off: against the same baseline, and against on. */
+	res = report_find(rep, "rtt.mailbox.block.nocheck", 64, -1);
+	if (res) {
+		report_set_ratio(res, report_find(rep, "rtt.eventfd", 0, -1));
+		report_set_ratio2(res, report_find(rep, "rtt.mailbox.block",
+						   64, -1));
+		report_set_note(res, "as rtt.mailbox.block, integrity off "
+				"(cfg.unchecked: no checksums, delivered in "
+				"place)");
+	}
+	res = report_find(rep, "rtt.mailbox.poll.nocheck", 64, -1);
+	if (res) {
+		report_set_ratio(res, report_find(rep, "rtt.spin", 64, -1));
+		report_set_ratio2(res, report_find(rep, "rtt.mailbox.poll",
+						   64, -1));
+		report_set_note(res, "as rtt.mailbox.poll, integrity off");
+	}
 	res = report_find(rep, "rtt.spin", 64, -1);
 	if (res && ctx->cpus < 2)
 		report_set_note(res, "one CPU: the spinning sides yield to "
@@ -531,7 +564,9 @@ static void set_ratios(struct bench_ctx *ctx)
 static int run(struct bench_ctx *ctx)
 {
 	static const char *const args[] = { "-n", "1", "-l", "4M", NULL };
-	struct bench_server srv = { .pid = 0 };
+	/* Integrity off is the first peer's choice for the whole region:
+	 * those figures get a server of their own. */
+	struct bench_server srv = { .pid = 0 }, srv_nc = { .pid = 0 };
 	struct stats st[NSTEPS] = { { 0 } };
 	const unsigned rounds = ctx->quick ? 1 : ROUNDS;
 	int rc = 0;
@@ -553,8 +588,12 @@ static int run(struct bench_ctx *ctx)
 			iterations(ctx, s, &warmup, &iters);
 			if (!round)
 				rc = stats_init(&st[i], iters);
-			if (!rc && k->ipm && !srv.pid)
-				rc = bench_server_start(ctx, &srv, "rtt",
+			struct bench_server *sv =
+				k->mailbox == BENCH_MAILBOX_UNCHECKED ?
+				&srv_nc : &srv;
+
+			if (!rc && k->ipm && !sv->pid)
+				rc = bench_server_start(ctx, sv, "rtt",
 							args);
 			if (rc < 0)
 				break;
@@ -562,7 +601,7 @@ static int run(struct bench_ctx *ctx)
 				  s->size, round + 1, rounds);
 			iters = iters / rounds +
 				(round < iters % rounds ? 1 : 0);
-			rc = measure(ctx, s, srv.socket_path, iters, &st[i]);
+			rc = measure(ctx, s, sv->socket_path, iters, &st[i]);
 			if (rc < 0)
 				bench_log("ipm-bench: %s %zu B: %s", k->name,
 					  s->size, strerror(-rc));
@@ -582,13 +621,16 @@ static int run(struct bench_ctx *ctx)
 		stats_free(&st[i]);
 	if (srv.pid)
 		bench_server_stop(&srv);
+	if (srv_nc.pid)
+		bench_server_stop(&srv_nc);
 	set_ratios(ctx);
 	return rc;
 }
 
 static const char *const figures[] = {
 	"rtt.eventfd", "rtt.spin", "rtt.socketpair", "rtt.pipe",
-	"rtt.doorbell", "rtt.mailbox.block", "rtt.mailbox.poll", NULL,
+	"rtt.doorbell", "rtt.mailbox.block", "rtt.mailbox.poll",
+	"rtt.mailbox.block.nocheck", "rtt.mailbox.poll.nocheck", NULL,
 };
 
 const struct bench_def bench_rtt = {

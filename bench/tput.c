@@ -22,6 +22,10 @@
  *                    busy-polls in ipm_poll() (cfg.spin_ns = 1 s).
  *   tput.mailbox.block  the same with the helper blocking in ipm_poll()
  *                    (cfg.spin_ns = 0), woken by the doorbell.
+ *   tput.mailbox.nocheck  tput.mailbox with integrity off (cfg.unchecked:
+ *                    no checksums, the callback checks the payload in
+ *                    shared memory), 64 B and 1 MiB, on a server of its
+ *                    own: against tput.mailbox, what integrity costs.
  */
 #include "bench.h"
 
@@ -197,11 +201,12 @@ static int mailbox_send(struct tput_run *r, uint64_t seq)
 
 /* ---- trials ---- */
 
-enum { T_MEMCPY, T_SOCKETPAIR, T_MAILBOX, T_MAILBOX_BLOCK, NKINDS };
+enum { T_MEMCPY, T_SOCKETPAIR, T_MAILBOX, T_MAILBOX_BLOCK, T_MAILBOX_NC,
+       NKINDS };
 
 static const char *const names[NKINDS] = {
 	"tput.memcpy", "tput.socketpair", "tput.mailbox",
-	"tput.mailbox.block",
+	"tput.mailbox.block", "tput.mailbox.nocheck",
 };
 
 static uint64_t messages(const struct bench_ctx *ctx, size_t size)
@@ -279,10 +284,12 @@ static int measure_pair(struct bench_ctx *ctx, int kind, size_t size,
 			const char *socket_path, uint64_t n, int trials,
 			double *secs)
 {
-	int mailbox = kind == T_MAILBOX || kind == T_MAILBOX_BLOCK;
+	int mailbox = kind == T_MAILBOX_NC ? BENCH_MAILBOX_UNCHECKED :
+		      kind == T_MAILBOX || kind == T_MAILBOX_BLOCK;
 	struct tput_run r = {
 		.size = size, .mailbox = mailbox,
-		.spin_ns = kind == T_MAILBOX ? POLL_SPIN_NS : 0,
+		.spin_ns = kind == T_MAILBOX || kind == T_MAILBOX_NC ?
+			   POLL_SPIN_NS : 0,
 		.socket_path = socket_path, .p_fd = -1, .c_fd = -1,
 	};
 	uint64_t seq = 0;
@@ -343,8 +350,11 @@ out:
 
 static int wanted(const struct bench_ctx *ctx, int kind)
 {
+	int nc = bench_selected(ctx, names[T_MAILBOX_NC]);
+
 	return bench_selected(ctx, names[kind]) ||
-	       (kind < T_MAILBOX && bench_selected(ctx, "tput.mailbox"));
+	       (kind < T_MAILBOX && bench_selected(ctx, "tput.mailbox")) ||
+	       ((kind < T_MAILBOX || kind == T_MAILBOX) && nc);
 }
 
 static void set_notes(struct bench_ctx *ctx)
@@ -356,6 +366,7 @@ static void set_notes(struct bench_ctx *ctx)
 		"checks each; it busy-polls (spin_ns 1 s)",
 		"as tput.mailbox, the helper blocks in ipm_poll() "
 		"(spin_ns 0)",
+		"as tput.mailbox, integrity off (cfg.unchecked)",
 	};
 	struct report *rep = ctx->report;
 
@@ -371,7 +382,11 @@ static void set_notes(struct bench_ctx *ctx)
 
 			if (!res)
 				continue;
-			if (k >= T_MAILBOX) {
+			if (k == T_MAILBOX_NC) {
+				report_set_ratio(res, mc);
+				report_set_ratio2(res, report_find(rep,
+					names[T_MAILBOX], sizes[i], -1));
+			} else if (k >= T_MAILBOX) {
 				report_set_ratio(res, mc);
 				report_set_ratio2(res, sp);
 			}
@@ -384,14 +399,18 @@ static void set_notes(struct bench_ctx *ctx)
 static int run(struct bench_ctx *ctx)
 {
 	static const char *const args[] = { "-n", "1", "-l", "32M", NULL };
-	struct bench_server srv = { .pid = 0 };
+	/* Integrity off is the first peer's choice for the whole region:
+	 * tput.mailbox.nocheck gets a server of its own. */
+	struct bench_server srv = { .pid = 0 }, srv_nc = { .pid = 0 };
 	int trials = ctx->quick ? 1 : MAX_TRIALS, rc = 0;
 
 	for (int k = 0; !rc && k < NKINDS; k++) {
+		struct bench_server *sv = k == T_MAILBOX_NC ? &srv_nc : &srv;
+
 		if (!wanted(ctx, k))
 			continue;
-		if (k >= T_MAILBOX && !srv.pid) {
-			rc = bench_server_start(ctx, &srv, "tput", args);
+		if (k >= T_MAILBOX && !sv->pid) {
+			rc = bench_server_start(ctx, sv, "tput", args);
 			if (rc < 0)
 				break;
 		}
@@ -399,13 +418,17 @@ static int run(struct bench_ctx *ctx)
 			uint64_t n = messages(ctx, sizes[i]);
 			double secs[MAX_TRIALS], mid, bytes;
 
+			/* The cost of integrity: the spec's two sizes. */
+			if (k == T_MAILBOX_NC && sizes[i] != 64 &&
+			    sizes[i] != 1048576)
+				continue;
 			bench_log("%s: %zu B, %d x %llu messages", names[k],
 				  sizes[i], trials, (unsigned long long)n);
 			if (k == T_MEMCPY)
 				rc = measure_memcpy(sizes[i], n, trials, secs);
 			else
 				rc = measure_pair(ctx, k, sizes[i],
-						  srv.socket_path, n, trials,
+						  sv->socket_path, n, trials,
 						  secs);
 			if (rc < 0) {
 				bench_log("ipm-bench: %s %zu B: %s", names[k],
@@ -425,13 +448,15 @@ static int run(struct bench_ctx *ctx)
 	}
 	if (srv.pid)
 		bench_server_stop(&srv);
+	if (srv_nc.pid)
+		bench_server_stop(&srv_nc);
 	set_notes(ctx);
 	return rc;
 }
 
 static const char *const figures[] = {
 	"tput.memcpy", "tput.socketpair", "tput.mailbox", "tput.mailbox.block",
-	NULL,
+	"tput.mailbox.nocheck", NULL,
 };
 
 const struct bench_def bench_tput = {

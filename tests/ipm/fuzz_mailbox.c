@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NDEV      3
 #define REGION    (64 * 1024)
 #define MAX_SENDS 2048
-#define MAX_WAITS 8    /* blocking sends per input: each may spin 1 ms */
+#define MAX_WAITS 3    /* blocking sends per input: each may spin 1 ms */
 #define PAY_MAGIC 0x534d5a46u /* "FZMS" */
 #define PAY_HDR   16u
 #define PAY_MAX   700u
@@ -97,6 +97,7 @@ struct world {
 	uint8_t got[NDEV][NDEV][MAX_SENDS];
 	int64_t last[NDEV][NDEV];        /* last delivered number */
 	uint8_t buf[PAY_MAX];
+	struct ipm_geometry g; /* where things are: never read from mem */
 };
 
 static int byte(struct world *w)
@@ -277,7 +278,7 @@ static void recv_cb(struct ipm *ipm, void *user, uint32_t id,
 /* Run dev's calls only if it is not on the stack already. */
 static void do_process(struct world *w, int d)
 {
-	if (!w->ipm[d] || w->busy[d])
+	if (d < 0 || !w->ipm[d] || w->busy[d])
 		return;
 	w->busy[d] = 1;
 	ipm_process(w->ipm[d]);
@@ -343,15 +344,11 @@ static void hostile(struct world *w)
 		break;
 	case 3: /* a plausible stamp at a queue's tail */
 		{
-			const struct ipm_hdr *h = (const void *)w->mem;
 			unsigned q = (unsigned)byte(w) % 6;
-			uint8_t *ctl = w->mem + h->queue_offset +
-				       q * h->queue_stride;
-			uint64_t t, cap = h->queue_cap, st;
+			uint8_t *ctl = w->mem + w->g.queue_offset +
+				       q * w->g.queue_stride;
+			uint64_t t, cap = w->g.queue_cap, st;
 
-			if (h->queue_offset + (q + 1) * h->queue_stride >
-			    REGION || cap == 0)
-				break;
 			memcpy(&t, ctl + 64, 8);
 			st = t + 64 * (1 + (uint64_t)(byte(w) & 15));
 			st |= (uint64_t)(byte(w) & 3);
@@ -362,7 +359,7 @@ static void hostile(struct world *w)
 	case 4: /* presence news: a device is said to have left */
 		a = (uint32_t)byte(w) % NDEV;
 		b = (uint32_t)byte(w) % NDEV;
-		if (a != b) {
+		if (a != b && w->pos < w->len) {
 			w->news[a] = (int)b + 1;
 			w->live[b] = 0;
 		}
@@ -428,6 +425,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w->mem = calloc(1, REGION);
 	w->in = data;
 	w->len = size;
+	if (ipm_geometry_compute(&w->g, REGION, 3) < 0)
+		abort();
 	if (!w->mem) {
 		free(w);
 		return 0;
