@@ -154,9 +154,10 @@ static int verify(struct mbox *mb, const uint8_t *at, const struct ipm_rec *r)
 }
 
 /*
- * A record the sender waits for: claim it, after leaving the claim word
- * the sender checks when it finds the stamp claimed. 0 when the sender
- * withdrew it first (or its stamp was scribbled).
+ * A record the sender waits for: claim it by compare-and-swap, then leave
+ * the claim word, which the sender believes even when the stamp was
+ * scribbled on afterwards (nothing runs between the two). 0 when the
+ * sender withdrew it first (or its stamp was scribbled).
  */
 static int claim(struct mbox *mb, unsigned s, uint8_t *at,
 		 const struct ipm_rec *r, uint64_t src)
@@ -165,15 +166,15 @@ static int claim(struct mbox *mb, unsigned s, uint8_t *at,
 	uint64_t idx = r->end & ~IPM_ST_MASK, v = idx | IPM_ST_PUBLISHED;
 	uint64_t salted = ~r->seq;
 
-	atomic_store_explicit(&ctl->claim,
-			      (uint64_t)ipm_ack_check(salted, mb->token, src,
-						      mb->hw_sum) << 32 |
-			      (uint32_t)salted, memory_order_release);
 	if (atomic_compare_exchange_strong(ipm_rec_end(at), &v,
-					   idx | IPM_ST_CLAIMED))
+					   idx | IPM_ST_CLAIMED)) {
+		atomic_store_explicit(&ctl->claim,
+				      (uint64_t)ipm_ack_check(salted, mb->token,
+							      src,
+							      mb->hw_sum) << 32 |
+				      (uint32_t)salted, memory_order_seq_cst);
 		return 1;
-	/* Not ours: a CLAIMED stamp written later must not pass as ours. */
-	atomic_store_explicit(&ctl->claim, 0, memory_order_release);
+	}
 	if (v == (idx | IPM_ST_WITHDRAWN))
 		mb->stats.withdrawn++;
 	else

@@ -210,12 +210,31 @@ static int put_slow(struct ipm *ipm, struct mbox *mb, int wait, unsigned r,
 	}
 }
 
+/* Has the receiver claimed (its claim word) or acked message 'seq'? */
+static int taken(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
+		 uint64_t seq, uint64_t dst)
+{
+	return ack_is(mb, atomic_load_explicit(&ctl->claim,
+					       memory_order_seq_cst),
+		      ~seq, dst) ||
+	       ack_is(mb, atomic_load_explicit(&ctl->ack,
+					       memory_order_acquire),
+		      seq, dst);
+}
+
 /*
  * Give up on the record at 'at': 1 when we withdrew it (the receiver never
  * delivers it), 0 when the receiver had claimed it (it is delivered).
+ *
+ * The stamp's compare-and-swap decides between two honest parties; the
+ * receiver's claim word, stored right after it wins, decides when a
+ * scribbler rewrote the stamp afterwards: a claim word for this message
+ * means delivered, whatever the stamp says. A CLAIMED stamp with no claim
+ * word behind it within 'grace_ms' was scribbled (or its receiver stopped
+ * between two instructions for that long): withdrawn.
  */
 static int withdraw(struct mbox *mb, unsigned r, uint8_t *at, uint64_t end,
-		    uint64_t seq, uint64_t dst)
+		    uint64_t seq, uint64_t dst, int grace_ms)
 {
 	_Atomic uint64_t *stamp = ipm_rec_end(at);
 	uint64_t v = end | IPM_ST_PUBLISHED;
@@ -223,27 +242,46 @@ static int withdraw(struct mbox *mb, unsigned r, uint8_t *at, uint64_t end,
 	uint8_t *sum = at + offsetof(struct ipm_rec, sum);
 	uint32_t bad;
 
-	for (int tries = 0; tries < 64; tries++) {
-		if (atomic_compare_exchange_strong(stamp, &v,
-						   end | IPM_ST_WITHDRAWN))
-			break;
-		/* The receiver stores its claim word before it swaps. */
-		if (v == (end | IPM_ST_CLAIMED) &&
-		    ack_is(mb, atomic_load_explicit(&ctl->claim,
-						    memory_order_acquire),
-			   ~seq, dst))
-			return 0;
+	if (!atomic_compare_exchange_strong(stamp, &v,
+					    end | IPM_ST_WITHDRAWN)) {
+		if (v == (end | IPM_ST_CLAIMED)) {
+			long long until = ipm_now_ms() + grace_ms;
+			unsigned i = 0;
+
+			do {
+				if (taken(mb, ctl, seq, dst))
+					return 0;
+				cpu_relax();
+			} while (++i % 64 || ipm_now_ms() < until);
+		}
 		/* Scribbled: swap in WITHDRAWN over whatever is there. */
+		for (int tries = 0; tries < 64; tries++)
+			if (atomic_compare_exchange_strong(stamp, &v,
+						end | IPM_ST_WITHDRAWN))
+				break;
 	}
+	/* A scribbler may have put PUBLISHED back over its claim. */
+	if (taken(mb, ctl, seq, dst))
+		return 0;
 	/*
 	 * Should a scribbler put the PUBLISHED stamp back, the record must
-	 * still not pass: its checksum is inverted (our own line: a plain store).
+	 * still not pass: its checksum is inverted (our own line: a plain
+	 * store).
 	 */
 	memcpy(&bad, sum, sizeof(bad));
 	bad = ~bad;
 	memcpy(sum, &bad, sizeof(bad));
 	mb->stats.send_withdrawn++;
 	return 1;
+}
+
+/* How long a CLAIMED stamp may wait for its claim word. */
+static int grace_ms(const struct ipm *ipm)
+{
+	int t = ipm->cfg.send_timeout_ms;
+
+	return t < 1 ? MBOX_RECHECK_MS : t < MBOX_RECHECK_MS ? t :
+							     MBOX_RECHECK_MS;
 }
 
 /*
@@ -288,7 +326,7 @@ static int wait_acked(struct ipm *ipm, struct mbox *mb, unsigned r,
 						  memory_order_acquire),
 			 seq, dst))
 		rc = 0;
-	if (rc && !withdraw(mb, r, at, end, seq, dst))
+	if (rc && !withdraw(mb, r, at, end, seq, dst, grace_ms(ipm)))
 		rc = 0;
 	if (rc)
 		mb->seq_out[r] = seq; /* never delivered: the next one is it */
