@@ -593,7 +593,8 @@ static int run(struct bench_ctx *ctx)
 				&srv_nc : &srv;
 
 			if (!rc && k->ipm && !sv->pid)
-				rc = bench_server_start(ctx, sv, "rtt",
+				rc = bench_server_start(ctx, sv, sv == &srv ? "rtt" :
+						"rtt-nocheck",
 							args);
 			if (rc < 0)
 				break;

@@ -410,7 +410,8 @@ static int run(struct bench_ctx *ctx)
 		if (!wanted(ctx, k))
 			continue;
 		if (k >= T_MAILBOX && !sv->pid) {
-			rc = bench_server_start(ctx, sv, "tput", args);
+			rc = bench_server_start(ctx, sv, sv == &srv ? "tput" :
+						"tput-nocheck", args);
 			if (rc < 0)
 				break;
 		}

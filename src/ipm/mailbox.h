@@ -26,6 +26,14 @@ struct mbox {
 	 * dead[]: the token last found gone there, never taken back.
 	 */
 	uint64_t view[IPM_MAX_SLOTS], dead[IPM_MAX_SLOTS];
+	/*
+	 * The transport (or, without presence, the heartbeat) vouches for
+	 * the entry. An entry taken on an attached newcomer's word alone is
+	 * provisional: it follows the shared word until the news comes (a
+	 * slot left by a peer killed before we joined also shows a token and
+	 * an attached queue, and its next owner must not be ignored).
+	 */
+	uint8_t confirmed[IPM_MAX_SLOTS];
 	/* A word naming a peer the transport does not know (yet). */
 	uint64_t unknown[IPM_MAX_SLOTS];
 	unsigned unknown_tries[IPM_MAX_SLOTS];
@@ -113,6 +121,8 @@ static inline uint64_t mbox_owner(const struct mbox *mb, unsigned slot)
 
 /* Slot s's owner in our view, filling an empty entry (0: none). */
 uint64_t mbox_view_fill(struct ipm *ipm, struct mbox *mb, unsigned s);
+/* The same for a provisional entry: confirmed, or following the word. */
+uint64_t mbox_view_provisional(struct ipm *ipm, struct mbox *mb, unsigned s);
 
 /* The goodbye a leaving owner stores: a check only its token passes. */
 static inline uint64_t mbox_bye_of(const struct mbox *mb, uint64_t token)
@@ -133,6 +143,8 @@ static inline uint64_t mbox_view(struct ipm *ipm, struct mbox *mb,
 
 	if (!v || s == mb->me)
 		return v ? v : mbox_view_fill(ipm, mb, s);
+	if (__builtin_expect(!mb->confirmed[s], 0))
+		return mbox_view_provisional(ipm, mb, s);
 	if (__builtin_expect(mbox_owner(mb, s) != v, 0) &&
 	    atomic_load_explicit(&mb->slots[s].bye, memory_order_acquire) ==
 	    mbox_bye_of(mb, v)) {

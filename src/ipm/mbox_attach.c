@@ -289,13 +289,35 @@ uint64_t mbox_view_fill(struct ipm *ipm, struct mbox *mb, unsigned s)
 		 * from us (its token in cgen) is taken; its news is on its
 		 * way, and a leave would clear it.
 		 */
-		if (ipm->t->ops->peer_live(ipm->t, id) == 0 &&
-		    atomic_load_explicit(&mbox_queue_at(mb, mb->me, s)->cgen,
-					 memory_order_acquire) != w)
-			return 0;
+		if (ipm->t->ops->peer_live(ipm->t, id) == 0) {
+			if (atomic_load_explicit(
+				    &mbox_queue_at(mb, mb->me, s)->cgen,
+				    memory_order_acquire) != w)
+				return 0;
+			mb->view[s] = w;
+			mb->confirmed[s] = 0;
+			return w;
+		}
 	}
 	mb->view[s] = w;
+	mb->confirmed[s] = 1;
 	return w;
+}
+
+uint64_t mbox_view_provisional(struct ipm *ipm, struct mbox *mb, unsigned s)
+{
+	uint64_t v = mb->view[s];
+
+	if (ipm->t->ops->peer_live(ipm->t, ipm_token_id(v)) == 1) {
+		mb->confirmed[s] = 1;
+		return v;
+	}
+	if (mbox_owner(mb, s) == v)
+		return v;
+	/* Somebody else claimed it: the token was a dead peer's. */
+	mb->view[s] = 0;
+	mb->cached_slot[0] = -1;
+	return mbox_view_fill(ipm, mb, s);
 }
 
 /*

@@ -16,8 +16,13 @@
  *          purpose; before the fix it used ~499 ms), in every stamp state.
  *  item 8  A blocking send that timed out is never delivered later, so
  *          a retry does not deliver it twice.
+ *  views   A peer killed leaves its token and an attached queue behind; a
+ *          newcomer must not take that dead token for its slot's owner
+ *          for good: the next peer to claim the slot is heard (what
+ *          ipm-bench's second pair on one server ran into).
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -308,9 +313,60 @@ static void no_spin(void)
 	IT_CHECK(tu_server_stop(&srv) == 0, "server exit status");
 }
 
+/* Views: the slot of a peer killed before we joined. */
+static int killed_main(void *arg)
+{
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm *b = it_open(srv.socket_path, &cfg);
+	int *fd = arg;
+
+	it_put_int(fd[1], it_id(b));
+	pause(); /* until SIGKILL: the slot keeps its token */
+	return 0;
+}
+
+static void dead_token(void)
+{
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm *a, *c, *d;
+	uint8_t buf[MSG] = { 3 };
+	int fd[2], nc = 0, nd = 0;
+	pid_t pid;
+
+	it_server(&srv, NULL, 1);
+	a = it_open(srv.socket_path, &cfg);
+	IT_CHECK(pipe(fd) == 0, "pipe");
+	pid = it_fork(killed_main, fd);
+	it_get_int(fd[0], 10000);
+	kill(pid, SIGKILL);
+	IT_CHECK(it_wait(pid, 5000) == 128 + SIGKILL, "killed peer");
+	ipm_close(a); /* its slot is free, the killed one's is not */
+	usleep(100000);
+	c = it_open(srv.socket_path, &cfg);
+	ipm_register_callback(c, count_cb, &nc);
+	IT_CHECK(ipm_poll(c, 10) >= 0, "c: poll"); /* c looks at the slots */
+	d = it_open(srv.socket_path, &cfg);
+	ipm_register_callback(d, count_cb, &nd);
+	IT_CHECK(ipm_send(d, 0, (uint32_t)it_id(c), buf, MSG) == 0, "d -> c");
+	IT_CHECK(ipm_send(c, 0, (uint32_t)it_id(d), buf, MSG) == 0, "c -> d");
+	for (int i = 0; i < 20 && (nc < 1 || nd < 1); i++) {
+		IT_CHECK(ipm_poll(c, 10) >= 0 && ipm_poll(d, 10) >= 0, "poll");
+	}
+	IT_CHECK(nc == 1 && nd == 1, "after a killed peer's slot was "
+		 "reclaimed: c got %d, d got %d", nc, nd);
+	it_log("views: the killed peer's token did not stick; the slot's "
+	       "next owner is heard");
+	close(fd[0]);
+	close(fd[1]);
+	ipm_close(c);
+	ipm_close(d);
+	IT_CHECK(tu_server_stop(&srv) == 0, "server exit status");
+}
+
 int main(void)
 {
 	it_init();
+	dead_token();
 	foreign_token();
 	bare_tail();
 	no_spin();
