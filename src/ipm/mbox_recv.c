@@ -146,11 +146,10 @@ static int verify(struct mbox *mb, const uint8_t *at, const struct ipm_rec *r)
 
 	if (!mb->check)
 		return 1;
-	ipm_lanes_init(lanes);
+	ipm_sum_head(lanes, r->end & ~IPM_ST_MASK,
+		     (const uint8_t *)r + IPM_REC_SUMMED_OFF, mb->hw_sum);
 	ipm_sum_copy(mb->copy, at + IPM_REC_HDR, r->len, lanes, mb->hw_sum);
-	return ipm_rec_sum(r->end & ~IPM_ST_MASK,
-			   (const uint8_t *)r + IPM_REC_SUMMED_OFF, lanes,
-			   mb->hw_sum) == r->sum;
+	return ipm_sum_fold(lanes, mb->hw_sum) == r->sum;
 }
 
 /*

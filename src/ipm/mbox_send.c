@@ -38,11 +38,10 @@ static void put_rec(const struct mbox *mb, uint8_t *at, uint64_t end,
 	uint32_t lanes[IPM_SUM_LANES];
 
 	if (mb->check && p->type == IPM_REC_MSG) {
-		ipm_lanes_init(lanes);
+		ipm_sum_head(lanes, end, (uint8_t *)&rec + skip, mb->hw_sum);
 		ipm_sum_copy(at + IPM_REC_HDR, p->data, p->len, lanes,
 			     mb->hw_sum);
-		rec.sum = ipm_rec_sum(end, (uint8_t *)&rec + skip, lanes,
-				      mb->hw_sum);
+		rec.sum = ipm_sum_fold(lanes, mb->hw_sum);
 	} else if (p->len) {
 		memcpy(at + IPM_REC_HDR, p->data, p->len);
 	}

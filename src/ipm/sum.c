@@ -199,20 +199,24 @@ uint32_t ipm_crc32c(uint32_t crc, const void *p, size_t n, int hw)
 	return crc;
 }
 
-uint32_t ipm_rec_sum(uint64_t index, const void *summed,
-		     const uint32_t lanes[IPM_SUM_LANES], int hw)
+void ipm_sum_head(uint32_t lanes[IPM_SUM_LANES], uint64_t index,
+		  const void *summed, int hw)
 {
-	uint8_t buf[8 + IPM_REC_SUMMED_LEN + 4 * IPM_SUM_LANES];
+	uint8_t head[IPM_SUM_HEAD] = { 0 };
 
-	store_le64(buf, index);
-	memcpy(buf + 8, summed, IPM_REC_SUMMED_LEN);
-	for (int k = 0; k < IPM_SUM_LANES; k++) {
-		uint32_t l = lanes[k];
+	store_le64(head, index);
+	memcpy(head + 8, summed, IPM_REC_SUMMED_LEN);
+	ipm_lanes_init(lanes);
+	ipm_sum_copy(NULL, head, sizeof(head), lanes, hw);
+}
 
+uint32_t ipm_sum_fold(const uint32_t lanes[IPM_SUM_LANES], int hw)
+{
+	uint8_t buf[4 * IPM_SUM_LANES];
+
+	for (int k = 0; k < IPM_SUM_LANES; k++)
 		for (int j = 0; j < 4; j++)
-			buf[8 + IPM_REC_SUMMED_LEN + 4 * k + j] =
-				(uint8_t)(l >> (8 * j));
-	}
+			buf[4 * k + j] = (uint8_t)(lanes[k] >> (8 * j));
 	return ~ipm_crc32c(0xffffffffu, buf, sizeof(buf), hw);
 }
 

@@ -36,11 +36,15 @@ void ipm_sum_copy(void *dst, const void *src, size_t n,
 uint32_t ipm_crc32c(uint32_t crc, const void *p, size_t n, int hw);
 
 /*
- * A record's sum: CRC-32C (final xor) of its stamp's index (8 bytes), the
- * IPM_REC_SUMMED_LEN header bytes at 'summed' and the payload's lanes.
+ * A record's sum: the lanes started with ipm_sum_head() over its stamp's
+ * index and its IPM_REC_SUMMED_LEN header bytes (a 64-byte block, zero
+ * padded), run on over the payload with ipm_sum_copy(), then folded: the
+ * CRC-32C (final xor) of the four lanes. One pass, the header included.
  */
-uint32_t ipm_rec_sum(uint64_t index, const void *summed,
-		     const uint32_t lanes[IPM_SUM_LANES], int hw);
+#define IPM_SUM_HEAD 64
+void ipm_sum_head(uint32_t lanes[IPM_SUM_LANES], uint64_t index,
+		  const void *summed, int hw);
+uint32_t ipm_sum_fold(const uint32_t lanes[IPM_SUM_LANES], int hw);
 
 /* The check of an ack word: CRC-32C of seq, receiver and sender tokens. */
 uint32_t ipm_ack_check(uint64_t seq, uint64_t dst, uint64_t src, int hw);

@@ -46,8 +46,17 @@ int main(void)
 			CHECK(!memcmp(a, src + off, n) &&
 			      !memcmp(b, src + off, n), "copy at %zu", n);
 			memcpy(hdr, src + n % 64, sizeof(hdr));
-			CHECK(ipm_rec_sum(n * 64, hdr, l1, 0) ==
-			      ipm_rec_sum(n * 64, hdr, l2, hw), "record sum");
+			ipm_sum_head(l1, n * 64, hdr, 0);
+			ipm_sum_head(l2, n * 64, hdr, hw);
+			ipm_sum_copy(NULL, src + off, n, l1, 0);
+			ipm_sum_copy(NULL, src + off, n, l2, hw);
+			CHECK(ipm_sum_fold(l1, 0) == ipm_sum_fold(l2, hw),
+			      "record sum");
+			hdr[0] ^= 1;
+			ipm_sum_head(l2, n * 64, hdr, hw);
+			ipm_sum_copy(NULL, src + off, n, l2, hw);
+			CHECK(ipm_sum_fold(l1, 0) != ipm_sum_fold(l2, hw),
+			      "a header bit flipped, the same sum");
 		}
 	}
 	CHECK(ipm_ack_check(7, 1, 2, 0) == ipm_ack_check(7, 1, 2, hw) &&
