@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The mailbox's checksum: see sum.h. */
-#include <string.h>
-
 #include "layout.h"
 #include "sum.h"
+
+/* Freestanding: no <string.h> needed (the compiler emits memcpy). */
+#define memcpy __builtin_memcpy
 
 static const uint32_t crc_table[256] = {
 	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4, 0xc79a971f, 0x35f1141c,
@@ -145,9 +146,10 @@ static void sum_copy_sw(void *dst, const void *src, size_t n,
 #define crc_byte_hw(c, b) __builtin_ia32_crc32qi((c), (b))
 #define HAVE_HW 1
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)
+#include <arm_acle.h>
 #define HW_ATTR
-#define crc_word_hw(c, w) __builtin_aarch64_crc32cx((c), (w))
-#define crc_byte_hw(c, b) __builtin_aarch64_crc32cb((c), (b))
+#define crc_word_hw(c, w) __crc32cd((c), (w))
+#define crc_byte_hw(c, b) __crc32cb((c), (b))
 #define HAVE_HW 1
 #else
 #define HAVE_HW 0
