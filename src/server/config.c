@@ -9,12 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "size.h"
 #include "wire.h"
 
-#ifndef IVSHMEM_VERSION
-#define IVSHMEM_VERSION "0"
-#endif
+#define PROG "ivshmem-server"
 
 enum {
 	OPT_MAX_PEERS = 256,
@@ -36,6 +35,7 @@ static const struct option long_opts[] = {
 	{ "pidfile", required_argument, NULL, 'p' },
 	{ "socket", required_argument, NULL, 'S' },
 	{ "shm", required_argument, NULL, 'M' },
+	{ "dir", required_argument, NULL, 'm' },
 	{ "hugetlbfs", required_argument, NULL, 'm' },
 	{ "size", required_argument, NULL, 'l' },
 	{ "vectors", required_argument, NULL, 'n' },
@@ -60,8 +60,9 @@ static void usage(FILE *f, const char *prog)
 "\n"
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n"
-"  -v, --verbose            log more (repeat for per-message detail)\n"
-"  -q, --quiet              log errors only\n"
+"  -v, --verbose            log more: -v adds each peer's setup and removal,\n"
+"                           -vv every message sent; needs -F, as QEMU's\n"
+"  -q, --quiet              log warnings and errors only\n"
 "  -F, --foreground         stay in the foreground and log to stderr;\n"
 "                           without it the server daemonizes once it is\n"
 "                           listening and logs to syslog\n"
@@ -69,9 +70,11 @@ static void usage(FILE *f, const char *prog)
 "                           (daemon mode default: " SERVER_DEFAULT_PIDFILE ")\n"
 "  -S, --socket=PATH        UNIX socket to listen on\n"
 "                           (default: " SERVER_DEFAULT_SOCKET ")\n"
-"  -M, --shm=NAME           POSIX shared memory object to create\n"
-"                           (default: " SERVER_DEFAULT_SHM ")\n"
-"  -m, --hugetlbfs=DIR      create the shared memory in hugetlbfs DIR instead\n"
+"  -M, --shm=NAME           share a POSIX shared memory object /NAME instead\n"
+"                           of the default sealed memfd (QEMU's default is\n"
+"                           -M ivshmem); any peer can then shrink it\n"
+"  -m, --dir=DIR            share a file created in DIR (and unlinked) instead,\n"
+"                           e.g. a hugetlbfs mount; also --hugetlbfs=DIR\n"
 "  -l, --size=SIZE          shared memory size; K, M, G and T suffixes are\n"
 "                           powers of 1024; must be a power of two of at\n"
 "                           least 4K, as QEMU's device requires (default: 4M)\n"
@@ -87,8 +90,12 @@ static void usage(FILE *f, const char *prog)
 "      --shm-owner=USER     owner of the shared memory\n"
 "      --shm-group=GROUP    group of the shared memory\n"
 "\n"
-"On SIGINT or SIGTERM the server removes its socket, pid file and shared\n"
-"memory and exits 0. A stale socket left by a crash is replaced; a socket or\n"
+"By default the shared memory is a memfd sealed against shrinking and\n"
+"growing before any peer gets it, so no peer can truncate it under the others.\n"
+"On SIGINT, SIGTERM or SIGQUIT the server removes its socket, pid file and\n"
+"shared memory and exits 0. SIGUSR1 logs a status line (peers, vectors,\n"
+"queued messages); SIGHUP and SIGUSR2 are logged and change nothing; SIGPIPE\n"
+"is ignored. A stale socket left by a crash is replaced; a socket or\n"
 "shared memory object in use by a running server is never touched.\n"
 "Peer ids are 0 to 65535; a freed id is handed out again only after the ids\n"
 "wrap around. Peers never send anything: a peer that does is disconnected,\n"
@@ -159,18 +166,16 @@ static int parse_group(const char *s, gid_t *out)
  * options ("-zF"), so the word before optind is not always the culprit:
  * name a short option by optopt, a long one by its word.
  */
-static void bad_option(FILE *err, const char *prog, const char *word,
-		       const char *why)
+static void bad_option(const char *word, const char *why)
 {
 	if (strncmp(word, "--", 2) && optopt > 0 && optopt < 256)
-		fprintf(err, "ivshmem-server: option '-%c' %s\n", optopt, why);
+		cli_usage_error(PROG, "option '-%c' %s", optopt, why);
 	else
-		fprintf(err, "ivshmem-server: option '%s' %s\n", word, why);
-	fprintf(err, "Try '%s --help' for more information.\n", prog);
+		cli_usage_error(PROG, "option '%s' %s", word, why);
 }
 
 /* Explain why QEMU's device cannot map 'size', naming the nearest ones. */
-static void bad_size(FILE *err, const char *text, uint64_t size)
+static void bad_size(const char *text, uint64_t size)
 {
 	char lo[32], hi[32];
 	uint64_t below = SERVER_MIN_SIZE, above = SERVER_MIN_SIZE;
@@ -181,27 +186,28 @@ static void bad_size(FILE *err, const char *text, uint64_t size)
 	}
 	size_format(below, lo, sizeof(lo));
 	size_format(above, hi, sizeof(hi));
-	fprintf(err, "ivshmem-server: invalid size '%s' (%llu bytes): QEMU's "
-		"ivshmem device needs a power of two of at least 4K; ",
-		text, (unsigned long long)size);
-	if (size < SERVER_MIN_SIZE)
-		fprintf(err, "the nearest valid size is %s\n", hi);
-	else if (above == below)
-		fprintf(err, "the nearest valid size is %s\n", lo);
+	if (size < SERVER_MIN_SIZE || above == below)
+		cli_usage_error(PROG, "invalid size '%s' (%llu bytes): QEMU's "
+				"ivshmem device needs a power of two of at "
+				"least 4K; the nearest valid size is %s", text,
+				(unsigned long long)size,
+				size < SERVER_MIN_SIZE ? hi : lo);
 	else
-		fprintf(err, "the nearest valid sizes are %s and %s\n", lo, hi);
+		cli_usage_error(PROG, "invalid size '%s' (%llu bytes): QEMU's "
+				"ivshmem device needs a power of two of at "
+				"least 4K; the nearest valid sizes are %s and "
+				"%s", text, (unsigned long long)size, lo, hi);
 }
 
-int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out,
-		 FILE *err)
+int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out)
 {
-	const char *prog = argc > 0 ? argv[0] : "ivshmem-server";
+	const char *prog = cli_prog_name(argc > 0 ? argv[0] : NULL, PROG);
 	const char *size_text = "4M";
 	int c;
 
 	*cfg = (struct server_config){
 		.socket_path = SERVER_DEFAULT_SOCKET,
-		.shm_name = SERVER_DEFAULT_SHM,
+
 		.shm_size = SERVER_DEFAULT_SIZE,
 		.vectors = SERVER_DEFAULT_VECTORS,
 		.max_peers = IVPROTO_NUM_IDS,
@@ -224,8 +230,8 @@ int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out,
 			usage(out, prog);
 			return 1;
 		case 'V':
-			fprintf(out, "ivshmem-server (ivshmem-ipm) %s\n",
-				IVSHMEM_VERSION);
+			fflush(out);
+			cli_print_version(PROG);
 			return 1;
 		case 'v':
 			cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
@@ -244,17 +250,17 @@ int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out,
 			break;
 		case 'M':
 			cfg->shm_name = optarg;
-			cfg->hugetlb_dir = NULL;
+			cfg->shm_dir = NULL;
 			break;
 		case 'm':
-			cfg->hugetlb_dir = optarg;
+			cfg->shm_dir = optarg;
 			cfg->shm_name = NULL;
 			break;
 		case 'l': {
 			int rc = size_parse(optarg, &cfg->shm_size);
 
 			if (rc < 0) {
-				fprintf(err, "ivshmem-server: invalid size '%s': %s\n",
+				cli_usage_error(PROG, "invalid size '%s': %s",
 					optarg, rc == -ERANGE ? "too large" :
 					"expected a number with an optional K, M, G or T suffix");
 				return -1;
@@ -300,24 +306,28 @@ int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out,
 			break;
 		case ':':
 		default:
-			bad_option(err, prog, argv[optind - 1],
+			bad_option(argv[optind - 1],
 				   c == ':' ? "needs a value" : "is unknown");
 			return -1;
 		}
 		if (what) {
-			fprintf(err, "ivshmem-server: invalid %s, got '%s'\n", what,
-				optarg);
+			cli_usage_error(PROG, "invalid %s, got '%s'", what,
+					optarg);
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(err, "ivshmem-server: unexpected argument '%s'\n",
-			argv[optind]);
-		fprintf(err, "Try '%s --help' for more information.\n", prog);
+		cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
 	if (!size_is_pow2(cfg->shm_size) || cfg->shm_size < SERVER_MIN_SIZE) {
-		bad_size(err, size_text, cfg->shm_size);
+		bad_size(size_text, cfg->shm_size);
+		return -1;
+	}
+	/* As QEMU's: a daemon's verbose output would go nowhere useful. */
+	if (cfg->verbosity > 0 && !cfg->foreground) {
+		cli_usage_error(PROG, "-v needs -F: a daemon logs to syslog, "
+				"which may not exist here");
 		return -1;
 	}
 	if (!cfg->foreground && !cfg->pid_file)

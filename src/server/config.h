@@ -20,8 +20,9 @@ struct server_config {
 	int foreground;
 	const char *pid_file;   /* NULL: none */
 	const char *socket_path;
-	const char *shm_name;   /* POSIX shm name, or NULL with hugetlb_dir */
-	const char *hugetlb_dir;
+	const char *shm_name;   /* -M: POSIX shm name, or NULL */
+	const char *shm_dir;    /* -m: a directory, or NULL */
+				/* neither: a sealed memfd */
 	uint64_t shm_size;
 	unsigned vectors;
 	unsigned max_peers;
@@ -36,9 +37,9 @@ struct server_config {
 
 /*
  * Parse argv into cfg. Returns 0 to run, 1 when help or version was
- * printed (exit 0), or -1 after printing an error to 'err' (exit 1).
+ * printed on 'out' (exit 0), or -1 after printing the usage error on
+ * stderr (exit CLI_EXIT_USAGE).
  */
-int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out,
-		 FILE *err);
+int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -125,17 +126,82 @@ static int daemon_ready(struct log_sink *log, int ready_fd)
 	return 0;
 }
 
-static int stop_signals(void)
+/*
+ * Every signal a user or an init system may send is taken through a
+ * signalfd, so none kills the server with its socket and shared memory
+ * left behind: INT, TERM and QUIT stop it cleanly, USR1 logs a status
+ * line, HUP and USR2 are logged and change nothing. PIPE is ignored.
+ */
+static const int handled_signals[] = {
+	SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2,
+};
+
+static int take_signals(void)
 {
 	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	for (size_t i = 0; i < sizeof(handled_signals) / sizeof(int); i++)
+		sigaddset(&set, handled_signals[i]);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void log_status(const struct log_sink *log, struct server *srv,
+		       const struct server_config *cfg)
+{
+	struct server_stats st;
+
+	server_get_stats(srv, &st);
+	log_msg(log, LOG_NOTICE, "status: %u %s (%u in setup, %u not reading), "
+		"%u %s each, %zu %s being sent (%zu bytes), %zu leave %s "
+		"queued", st.peers, cli_plural(st.peers, "peer", "peers"),
+		st.in_setup, st.blocked, cfg->vectors,
+		cli_plural(cfg->vectors, "vector", "vectors"), st.staged,
+		cli_plural(st.staged, "message", "messages"),
+		st.staged * 8, st.leaves,
+		cli_plural(st.leaves, "notice", "notices"));
+}
+
+/* Handle what the signalfd holds; 1 when the server is to stop. */
+static int on_signals(const struct log_sink *log, struct server *srv,
+		      const struct server_config *cfg, int sig_fd)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGINT:
+		case SIGTERM:
+		case SIGQUIT:
+			log_info(log, "%s: stopping", strsignal(si.ssi_signo));
+			stop = 1;
+			break;
+		case SIGUSR1:
+			log_status(log, srv, cfg);
+			break;
+		default:
+			log_msg(log, LOG_NOTICE, "%s: ignored (nothing to "
+				"reload), still serving",
+				strsignal(si.ssi_signo));
+			break;
+		}
+	}
+	return stop;
+}
+
+static void describe_shm(const struct server_config *cfg,
+			 const struct shm_region *shm, char *buf, size_t len)
+{
+	if (cfg->shm_name)
+		snprintf(buf, len, "POSIX shm %s", shm->name);
+	else if (cfg->shm_dir)
+		snprintf(buf, len, "an unlinked file in %s", cfg->shm_dir);
+	else
+		snprintf(buf, len, "a sealed memfd");
 }
 
 int main(int argc, char **argv)
@@ -145,12 +211,12 @@ int main(int argc, char **argv)
 	struct listener lis = { .fd = -1 };
 	struct server *srv = NULL;
 	struct log_sink log;
-	char err[512], size[32];
+	char err[512], size[32], what[300];
 	int rc, stale, stop_fd, ready_fd = -1, pidfile_written = 0;
 
-	rc = config_parse(&cfg, argc, argv, stdout, stderr);
+	rc = config_parse(&cfg, argc, argv, stdout);
 	if (rc)
-		return rc > 0 ? 0 : 1;
+		return rc > 0 ? 0 : CLI_EXIT_USAGE;
 	log_init(&log, cfg.verbosity < 0 ? LOG_WARNING :
 		       cfg.verbosity == 0 ? LOG_INFO : LOG_DEBUG);
 
@@ -160,7 +226,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raise_fd_limit(&log, cfg.vectors);
-	stop_fd = stop_signals();
+	stop_fd = take_signals();
 	if (stop_fd < 0) {
 		log_err(&log, "signalfd: %s", strerror(-stop_fd));
 		return 1;
@@ -206,11 +272,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	size_format(cfg.shm_size, size, sizeof(size));
-	log_info(&log, "listening on %s: %s of shared memory %s, %u vector%s",
-		 lis.path, size, cfg.shm_name ? shm.name : cfg.hugetlb_dir,
-		 cfg.vectors, cfg.vectors == 1 ? "" : "s");
-	rc = server_run(srv) < 0 ? 1 : 0;
-	log_info(&log, "stopping");
+	describe_shm(&cfg, &shm, what, sizeof(what));
+	log_info(&log, "listening on %s: %s of shared memory, %s, %u %s",
+		 lis.path, size, what, cfg.vectors,
+		 cli_plural(cfg.vectors, "vector", "vectors"));
+	for (;;) {
+		rc = server_step(srv, -1);
+		if (rc < 0) {
+			rc = 1;
+			break;
+		}
+		if (rc > 0 && on_signals(&log, srv, &cfg, stop_fd)) {
+			rc = 0;
+			break;
+		}
+	}
 out:
 	server_destroy(srv);
 	listener_close(&lis);

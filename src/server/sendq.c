@@ -99,3 +99,39 @@ void sendq_clear(struct sendq *q)
 	q->ring = NULL;
 	q->cap = q->head = q->off = 0;
 }
+
+int idq_push(struct idq *q, int32_t id)
+{
+	if (q->len == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 8;
+		int32_t *ids = malloc(cap * sizeof(*ids));
+
+		if (!ids)
+			return -ENOMEM;
+		for (size_t i = 0; i < q->len; i++)
+			ids[i] = q->ids[(q->head + i) % q->cap];
+		free(q->ids);
+		q->ids = ids;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->ids[(q->head + q->len) % q->cap] = id;
+	q->len++;
+	return 0;
+}
+
+int32_t idq_pop(struct idq *q)
+{
+	int32_t id = q->ids[q->head];
+
+	q->head = (q->head + 1) % q->cap;
+	if (--q->len == 0 && q->cap > 64)
+		idq_clear(q);  /* give back what a burst of leaves needed */
+	return id;
+}
+
+void idq_clear(struct idq *q)
+{
+	free(q->ids);
+	*q = (struct idq){ 0 };
+}

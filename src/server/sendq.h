@@ -50,4 +50,16 @@ static inline size_t sendq_len(const struct sendq *q)
 /* Drop every queued message and free the ring. */
 void sendq_clear(struct sendq *q);
 
+/* A FIFO of peer ids: the leaves a peer is still to be told of. */
+struct idq {
+	int32_t *ids;
+	size_t cap, head, len;
+};
+
+/* 0 or -ENOMEM. */
+int idq_push(struct idq *q, int32_t id);
+/* The oldest id; the queue must not be empty. */
+int32_t idq_pop(struct idq *q);
+void idq_clear(struct idq *q);
+
 #endif

@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The event loop. What a peer is still to be sent is never copied into a
+ * queue of its own: it is read from the peer table when its socket has
+ * room. Peers are kept in join order; each has a cursor, the last peer of
+ * that list it was told of. Its setup is the list up to itself, then each
+ * peer that joined later is announced as the cursor moves on. Only leaves
+ * are queued, and only of peers it was told of, so a peer that joins and
+ * leaves before a slow reader got that far costs the reader nothing, and
+ * a peer that never reads costs O(1) whatever the others do.
+ */
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,16 +24,24 @@
 #include "sendq.h"
 #include "wire.h"
 
+/* Connections taken off the backlog per loop turn, after the hang-ups. */
+#define ACCEPT_BATCH 64
+#define MAX_EVENTS   256
+
 struct peer {
 	int sock;
 	int id;
-	unsigned nvec;
-	int polling_out;       /* EPOLLOUT registered */
+	uint64_t seq;          /* join order, from 1 */
 	int doomed;            /* leaving at the end of this loop turn */
-	struct fdref *vec[IVPROTO_MAX_VECTORS];
-	struct sendq q;
-	struct peer *prev, *next;  /* live peers in join order */
+	int blocked;           /* socket full: waiting for EPOLLOUT */
+	int greeted;           /* version, id and shm staged */
+	struct peer *cur;      /* last peer of the list staged to it */
+	uint64_t cur_seq;      /* every peer with seq <= this was staged */
+	struct sendq stage;    /* the messages being sent now */
+	struct idq leaves;     /* peers it was told of that left since */
+	struct peer *prev, *next;  /* all peers, in join order */
 	struct peer *doom_next;
+	struct fdref *vec[];   /* cfg->vectors */
 };
 
 struct server {
@@ -30,10 +49,13 @@ struct server {
 	const struct log_sink *log;
 	int epfd, listen_fd, stop_fd;
 	int reserve_fd;            /* spent to refuse a peer when out of fds */
+	int trace;                 /* -vv: every message */
 	struct fdref *shm;
 	struct peer *head, *tail;
 	unsigned npeers;
 	unsigned next_id;
+	uint64_t next_seq;
+	int need_pass;             /* some peer may have news to send */
 	struct peer *doomed;
 	struct peer *by_id[IVPROTO_NUM_IDS];
 	char listen_tag, stop_tag; /* epoll cookies */
@@ -47,7 +69,7 @@ static void pause_listening(struct server *s, int pause)
 		.data.ptr = &s->listen_tag,
 	};
 
-	if (s->listen_paused == pause)
+	if (s->listen_paused == pause || s->listen_fd < 0)
 		return;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev) == 0)
 		s->listen_paused = pause;
@@ -70,58 +92,89 @@ static void doom(struct server *s, struct peer *p, const char *why, int err)
 		log_info(s->log, "peer %d %s", p->id, why);
 }
 
-static void update_poll(struct server *s, struct peer *p, int want_out)
+static int in_setup(const struct peer *p)
 {
-	struct epoll_event ev = {
-		.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0),
-		.data.ptr = p,
-	};
-
-	if (p->polling_out == want_out)
-		return;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, p->sock, &ev) < 0) {
-		doom(s, p, "epoll_ctl", errno);
-		return;
-	}
-	p->polling_out = want_out;
+	return p->cur_seq < p->seq;
 }
 
-static void flush(struct server *s, struct peer *p)
-{
-	int rc;
-
-	if (p->doomed)
-		return;
-	rc = sendq_flush(&p->q, p->sock);
-	if (rc == 0 || rc == -EAGAIN)
-		update_poll(s, p, rc == -EAGAIN);
-	else if (rc == -EPIPE || rc == -ECONNRESET)
-		doom(s, p, "left", 0);
-	else
-		doom(s, p, "send", -rc);
-}
-
-/* How many unread messages a peer may have: a full setup plus the slack. */
-static size_t queue_limit(const struct server *s)
-{
-	return 3 + (size_t)(s->npeers + 1) * s->cfg->vectors +
-	       s->cfg->queue_slack;
-}
-
-static void push(struct server *s, struct peer *p, int64_t value,
+static int stage(struct server *s, struct peer *p, int64_t value,
 		 struct fdref *fd)
 {
-	if (p->doomed)
-		return;
-	if (sendq_len(&p->q) >= queue_limit(s)) {
-		log_warn(s->log, "peer %d disconnected: %zu messages unread, "
-			 "it stopped reading (see --max-backlog)", p->id,
-			 sendq_len(&p->q));
-		doom(s, p, "stalled", 0);
-		return;
+	if (s->trace)
+		log_debug(s->log, "to peer %d: %lld%s", p->id,
+			  (long long)value, fd ? " + fd" : "");
+	return sendq_push(&p->stage, value, fd);
+}
+
+/*
+ * Stage what p is to be sent next: its greeting, a leave (never inside
+ * its setup, which ends with its own vectors), or the vectors of the next
+ * peer of the list. 1 when something was staged, 0 when p knows it all,
+ * -ENOMEM.
+ */
+static int refill(struct server *s, struct peer *p)
+{
+	struct peer *next;
+	int rc = 0;
+
+	if (!p->greeted) {
+		p->greeted = 1;
+		if (stage(s, p, IVPROTO_VERSION, NULL) < 0 ||
+		    stage(s, p, p->id, NULL) < 0 ||
+		    stage(s, p, IVPROTO_SHM_ID, s->shm) < 0)
+			return -ENOMEM;
+		return 1;
 	}
-	if (sendq_push(&p->q, value, fd) < 0)
-		doom(s, p, "queueing a message", ENOMEM);
+	if (!in_setup(p) && p->leaves.len)
+		return stage(s, p, idq_pop(&p->leaves), NULL) < 0 ? -ENOMEM : 1;
+	next = p->cur ? p->cur->next : s->head;
+	if (!next)
+		return 0;
+	for (unsigned v = 0; v < s->cfg->vectors && !rc; v++)
+		rc = stage(s, p, next->id, next->vec[v]);
+	if (rc < 0)
+		return rc;
+	p->cur = next;
+	p->cur_seq = next->seq;
+	if (next == p)
+		log_debug(s->log, "peer %d has its setup", p->id);
+	return 1;
+}
+
+/* Send p what it is owed, as far as its socket takes it. */
+static void flush(struct server *s, struct peer *p)
+{
+	while (!p->doomed && !p->blocked) {
+		int rc = 1;
+
+		if (!sendq_len(&p->stage))
+			rc = refill(s, p);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			doom(s, p, "queueing a message", ENOMEM);
+			return;
+		}
+		rc = sendq_flush(&p->stage, p->sock);
+		if (rc == -EAGAIN) {
+			p->blocked = 1;
+			if (s->trace)
+				log_debug(s->log, "peer %d: socket full", p->id);
+		}
+		else if (rc == -EPIPE || rc == -ECONNRESET)
+			doom(s, p, "left", 0);
+		else if (rc < 0)
+			doom(s, p, "send", -rc);
+	}
+}
+
+/* Tell every peer that is not waiting for its socket what it is owed. */
+static void pass(struct server *s)
+{
+	s->need_pass = 0;
+	for (struct peer *p = s->head; p; p = p->next)
+		if (!p->blocked && !p->doomed)
+			flush(s, p);
 }
 
 static int alloc_id(struct server *s)
@@ -138,26 +191,31 @@ static int alloc_id(struct server *s)
 	return -1;
 }
 
-static void free_peer(struct peer *p)
+static void free_peer(const struct server *s, struct peer *p)
 {
-	for (unsigned v = 0; v < p->nvec; v++)
+	for (unsigned v = 0; v < s->cfg->vectors; v++)
 		fdref_put(p->vec[v]);
-	sendq_clear(&p->q);
+	sendq_clear(&p->stage);
+	idq_clear(&p->leaves);
 	if (p->sock >= 0)
 		close(p->sock);
 	free(p);
 }
 
-static void join(struct server *s, int sock)
+void server_add_peer(struct server *s, int sock)
 {
 	const unsigned nvec = s->cfg->vectors;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	struct epoll_event ev = {
+		/* Edge-triggered: EPOLLOUT stays registered, no epoll_ctl. */
+		.events = EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLET,
+	};
 	struct peer *p;
 	int id;
 
 	if (s->npeers >= s->cfg->max_peers) {
-		log_warn(s->log, "refused a peer: %u peers already, the "
-			 "--max-peers limit", s->npeers);
+		log_warn(s->log, "refused a peer: %u %s already, the "
+			 "--max-peers limit", s->npeers,
+			 s->npeers == 1 ? "peer" : "peers");
 		close(sock);
 		return;
 	}
@@ -167,7 +225,7 @@ static void join(struct server *s, int sock)
 		close(sock);
 		return;
 	}
-	p = calloc(1, sizeof(*p));
+	p = calloc(1, sizeof(*p) + nvec * sizeof(p->vec[0]));
 	if (!p) {
 		log_err(s->log, "refused a peer: out of memory");
 		close(sock);
@@ -175,17 +233,17 @@ static void join(struct server *s, int sock)
 	}
 	p->sock = sock;
 	p->id = id;
-	for (; p->nvec < nvec; p->nvec++) {
+	for (unsigned v = 0; v < nvec; v++) {
 		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
-		p->vec[p->nvec] = efd >= 0 ? fdref_new(efd) : NULL;
-		if (!p->vec[p->nvec]) {
+		p->vec[v] = efd >= 0 ? fdref_new(efd) : NULL;
+		if (!p->vec[v]) {
 			log_warn(s->log, "refused peer %d: cannot create its "
 				 "eventfds: %s", id,
 				 efd < 0 ? strerror(errno) : "out of memory");
 			if (efd >= 0)
 				close(efd);
-			free_peer(p);
+			free_peer(s, p);
 			return;
 		}
 	}
@@ -193,29 +251,10 @@ static void join(struct server *s, int sock)
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
 		log_err(s->log, "refused peer %d: epoll_ctl: %s", id,
 			strerror(errno));
-		free_peer(p);
+		free_peer(s, p);
 		return;
 	}
-
-	/* Its setup, in the order of the spec. */
-	push(s, p, IVPROTO_VERSION, NULL);
-	push(s, p, id, NULL);
-	push(s, p, IVPROTO_SHM_ID, s->shm);
-	for (struct peer *o = s->head; o; o = o->next)
-		for (unsigned v = 0; v < o->nvec; v++)
-			push(s, p, o->id, o->vec[v]);
-	for (unsigned v = 0; v < nvec; v++)
-		push(s, p, id, p->vec[v]);
-	/* The newcomer first: its setup is what it waits for. */
-	flush(s, p);
-
-	/* Then everyone else learns of it. */
-	for (struct peer *o = s->head; o; o = o->next) {
-		for (unsigned v = 0; v < nvec; v++)
-			push(s, o, id, p->vec[v]);
-		flush(s, o);
-	}
-
+	p->seq = ++s->next_seq;
 	p->prev = s->tail;
 	if (s->tail)
 		s->tail->next = p;
@@ -224,41 +263,73 @@ static void join(struct server *s, int sock)
 	s->tail = p;
 	s->by_id[id] = p;
 	s->npeers++;
-	log_info(s->log, "peer %d joined (%u vectors, %u peers)", id, nvec,
-		 s->npeers);
+	log_info(s->log, "peer %d joined (%u %s, %u %s)", id, nvec,
+		 nvec == 1 ? "vector" : "vectors", s->npeers,
+		 s->npeers == 1 ? "peer" : "peers");
+	/*
+	 * The newcomer's setup first: it is what it waits for. The others
+	 * hear of it at the end of the turn, once this turn's hang-ups are
+	 * handled: a peer that came and went by then is news to nobody.
+	 */
+	flush(s, p);
+	s->need_pass = 1;
 }
 
-/* Remove the doomed peers, telling the others; that may doom more. */
-static void reap(struct server *s)
+/* Take p out of the table; tell those that knew of it. */
+static void remove_peer(struct server *s, struct peer *p)
 {
-	while (s->doomed) {
-		struct peer *p = s->doomed;
+	struct peer *prev = p->prev;
 
-		s->doomed = p->doom_next;
-		if (p->prev)
-			p->prev->next = p->next;
-		else if (s->head == p)
-			s->head = p->next;
-		if (p->next)
-			p->next->prev = p->prev;
-		else if (s->tail == p)
-			s->tail = p->prev;
-		s->by_id[p->id] = NULL;
-		s->npeers--;
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->sock, NULL);
-		for (struct peer *o = s->head; o; o = o->next) {
-			push(s, o, p->id, NULL);
-			flush(s, o);
+	if (prev)
+		prev->next = p->next;
+	else
+		s->head = p->next;
+	if (p->next)
+		p->next->prev = prev;
+	else
+		s->tail = prev;
+	s->by_id[p->id] = NULL;
+	s->npeers--;
+	for (struct peer *o = s->head; o; o = o->next) {
+		if (o->cur == p)
+			o->cur = prev;   /* cur_seq stays: p is behind it */
+		if (o->doomed || o->cur_seq < p->seq)
+			continue;        /* never told of p: nothing to undo */
+		/* Only a full socket means it does not read. */
+		if (o->blocked && o->leaves.len >= s->cfg->queue_slack) {
+			log_warn(s->log, "peer %d disconnected: %zu leave "
+				 "notices unread, it stopped reading (see "
+				 "--max-backlog)", o->id, o->leaves.len + 1);
+			doom(s, o, "stalled", 0);
+		} else if (idq_push(&o->leaves, p->id) < 0) {
+			doom(s, o, "queueing a message", ENOMEM);
 		}
-		log_debug(s->log, "peer %d removed (%u peers left)", p->id,
-			  s->npeers);
-		free_peer(p);
-		/* Its fds are free again: a reserve first, then peers. */
-		if (s->reserve_fd < 0)
-			s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (s->reserve_fd >= 0)
-			pause_listening(s, 0);
 	}
+	s->need_pass = 1;
+	log_debug(s->log, "peer %d removed (%u %s left)", p->id, s->npeers,
+		  s->npeers == 1 ? "peer" : "peers");
+	/* Closing its socket takes it out of epoll. */
+	free_peer(s, p);
+	/* Its fds are free again: a reserve first, then peers. */
+	if (s->reserve_fd < 0)
+		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (s->reserve_fd >= 0)
+		pause_listening(s, 0);
+}
+
+/* Remove the doomed peers and send the news; that may doom more. */
+static void settle(struct server *s)
+{
+	do {
+		while (s->doomed) {
+			struct peer *p = s->doomed;
+
+			s->doomed = p->doom_next;
+			remove_peer(s, p);
+		}
+		if (s->need_pass)
+			pass(s);
+	} while (s->doomed);
 }
 
 /*
@@ -286,14 +357,14 @@ static int refuse_for_fds(struct server *s, int err)
 	return !s->listen_paused;
 }
 
-static void accept_all(struct server *s)
+static void accept_some(struct server *s)
 {
-	for (;;) {
+	for (int i = 0; i < ACCEPT_BATCH && !s->listen_paused; i++) {
 		int fd = accept4(s->listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			join(s, fd);
+			server_add_peer(s, fd);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -336,6 +407,7 @@ int server_create(struct server **out, const struct server_config *cfg,
 		return -ENOMEM;
 	s->cfg = cfg;
 	s->log = log;
+	s->trace = cfg->verbosity >= 2;
 	s->listen_fd = listen_fd;
 	s->stop_fd = stop_fd;
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -343,6 +415,8 @@ int server_create(struct server **out, const struct server_config *cfg,
 	dup_fd = fcntl(shm_fd, F_DUPFD_CLOEXEC, 0);
 	if (s->epfd < 0 || dup_fd < 0 || s->reserve_fd < 0) {
 		rc = -errno;
+		if (dup_fd >= 0)
+			close(dup_fd);
 		goto fail;
 	}
 	s->shm = fdref_new(dup_fd);
@@ -352,7 +426,8 @@ int server_create(struct server **out, const struct server_config *cfg,
 		goto fail;
 	}
 	ev.data.ptr = &s->listen_tag;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+	if (listen_fd >= 0 &&
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -368,40 +443,59 @@ fail:
 	return rc;
 }
 
-int server_run(struct server *s)
+int server_step(struct server *s, int timeout_ms)
 {
-	struct epoll_event evs[256];
+	struct epoll_event evs[MAX_EVENTS];
+	int n, want_accept = 0, stop = 0;
 
-	for (;;) {
-		int n = epoll_wait(s->epfd, evs, 256, -1);
+	n = epoll_wait(s->epfd, evs, MAX_EVENTS, timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_err(s->log, "epoll_wait: %s", strerror(errno));
+		return -errno;
+	}
+	for (int i = 0; i < n; i++) {
+		void *tag = evs[i].data.ptr;
+		struct peer *p = tag;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err(s->log, "epoll_wait: %s", strerror(errno));
-			return -errno;
+		if (tag == &s->stop_tag) {
+			stop = 1;   /* after the rest: edges are not repeated */
+			continue;
 		}
-		for (int i = 0; i < n; i++) {
-			void *tag = evs[i].data.ptr;
-			struct peer *p = tag;
-
-			if (tag == &s->stop_tag)
-				return 0;
-			if (tag == &s->listen_tag) {
-				accept_all(s);
-				continue;
-			}
-			if (p->doomed)
-				continue;
-			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
-					     EPOLLERR))
-				peer_readable(s, p);
-			if (!p->doomed && (evs[i].events & EPOLLHUP))
-				doom(s, p, "left", 0);
-			if (evs[i].events & EPOLLOUT)
-				flush(s, p);
+		if (tag == &s->listen_tag) {
+			want_accept = 1;
+			continue;
 		}
-		reap(s);
+		if (p->doomed)
+			continue;
+		if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
+				     EPOLLERR))
+			peer_readable(s, p);
+		if (!p->doomed && (evs[i].events & EPOLLHUP))
+			doom(s, p, "left", 0);
+		if (evs[i].events & EPOLLOUT) {
+			p->blocked = 0;
+			flush(s, p);
+		}
+	}
+	/* Hang-ups first: what left frees its fds for what comes. */
+	settle(s);
+	if (want_accept) {
+		accept_some(s);
+		settle(s);
+	}
+	return stop;
+}
+
+void server_get_stats(const struct server *s, struct server_stats *st)
+{
+	*st = (struct server_stats){ .peers = s->npeers };
+	for (const struct peer *p = s->head; p; p = p->next) {
+		st->in_setup += in_setup(p);
+		st->blocked += p->blocked != 0;
+		st->staged += sendq_len(&p->stage);
+		st->leaves += p->leaves.len;
 	}
 }
 
@@ -413,7 +507,7 @@ void server_destroy(struct server *s)
 		struct peer *p = s->head;
 
 		s->head = p->next;
-		free_peer(p);
+		free_peer(s, p);
 	}
 	fdref_put(s->shm);
 	if (s->reserve_fd >= 0)

@@ -146,48 +146,68 @@ static int create_named(struct shm_region *r, const struct server_config *cfg,
 	return 0;
 }
 
-static int create_hugetlb(struct shm_region *r, const struct server_config *cfg,
-			  char *err, size_t errlen)
+/*
+ * -m DIR, as QEMU's server does it: a file created in DIR and unlinked at
+ * once, so a crash leaves nothing behind. On hugetlbfs the size must be a
+ * whole number of huge pages.
+ */
+static int create_in_dir(struct shm_region *r, const struct server_config *cfg,
+			 char *err, size_t errlen)
 {
+	const char *dir = cfg->shm_dir;
 	struct statfs fs;
+	struct stat st;
 	char path[4096];
 	int n;
 
-	if (statfs(cfg->hugetlb_dir, &fs) < 0) {
+	if (stat(dir, &st) < 0 || statfs(dir, &fs) < 0) {
 		n = -errno;
-		snprintf(err, errlen, "cannot use hugetlbfs directory %s: %s",
-			 cfg->hugetlb_dir, strerror(errno));
+		snprintf(err, errlen, "cannot use directory %s for the shared "
+			 "memory: %s", dir, strerror(errno));
 		return n;
 	}
-	if ((unsigned long)fs.f_type != HUGETLBFS_MAGIC) {
-		snprintf(err, errlen, "%s is not a hugetlbfs mount (mount one "
-			 "with: mount -t hugetlbfs none DIR)", cfg->hugetlb_dir);
-		return -EINVAL;
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s (-m) is not a directory", dir);
+		return -ENOTDIR;
 	}
-	if (cfg->shm_size % (uint64_t)fs.f_bsize) {
+	if ((unsigned long)fs.f_type == HUGETLBFS_MAGIC &&
+	    cfg->shm_size % (uint64_t)fs.f_bsize) {
 		snprintf(err, errlen, "size %llu is not a multiple of %s's huge "
 			 "page size %ld", (unsigned long long)cfg->shm_size,
-			 cfg->hugetlb_dir, (long)fs.f_bsize);
+			 dir, (long)fs.f_bsize);
 		return -EINVAL;
 	}
-	n = check_room(cfg->hugetlb_dir, cfg->shm_size, err, errlen);
+	n = check_room(dir, cfg->shm_size, err, errlen);
 	if (n < 0)
 		return n;
-	n = snprintf(path, sizeof(path), "%s/ivshmem.XXXXXX", cfg->hugetlb_dir);
+	n = snprintf(path, sizeof(path), "%s/ivshmem.XXXXXX", dir);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		snprintf(err, errlen, "hugetlbfs path too long");
+		snprintf(err, errlen, "directory path %s is too long", dir);
 		return -ENAMETOOLONG;
 	}
 	r->fd = mkostemp(path, O_CLOEXEC);
 	if (r->fd < 0) {
 		n = -errno;
-		snprintf(err, errlen, "cannot create a file in %s: %s",
-			 cfg->hugetlb_dir, strerror(errno));
+		snprintf(err, errlen, "cannot create a file in %s: %s", dir,
+			 strerror(errno));
 		return n;
 	}
-	/* Nameless: nothing to clean up after a crash. */
 	unlink(path);
 	r->name[0] = '\0';
+	return 0;
+}
+
+/* The default: a memfd, sealed once sized (see shm_region_create). */
+static int create_memfd(struct shm_region *r, char *err, size_t errlen)
+{
+	r->fd = memfd_create("ivshmem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (r->fd < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return rc;
+	}
+	r->sealed = 1;
 	return 0;
 }
 
@@ -199,10 +219,13 @@ int shm_region_create(struct shm_region *r, const struct server_config *cfg,
 
 	r->fd = r->lock_fd = -1;
 	r->name[0] = '\0';
-	if (cfg->hugetlb_dir)
-		rc = create_hugetlb(r, cfg, err, errlen);
-	else
+	r->sealed = 0;
+	if (cfg->shm_dir)
+		rc = create_in_dir(r, cfg, err, errlen);
+	else if (cfg->shm_name)
 		rc = create_named(r, cfg, err, errlen);
+	else
+		rc = create_memfd(r, err, errlen);
 	if (rc < 0)
 		goto fail;
 	if ((off_t)cfg->shm_size < 0)
@@ -220,6 +243,14 @@ int shm_region_create(struct shm_region *r, const struct server_config *cfg,
 	rc = apply_perms(r->fd, cfg, err, errlen);
 	if (rc < 0)
 		goto fail;
+	/* Before any peer has it: nobody can shrink it under the others. */
+	if (r->sealed && fcntl(r->fd, F_ADD_SEALS, F_SEAL_SHRINK |
+			       F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot seal the shared memory: %s",
+			 strerror(errno));
+		goto fail;
+	}
 	if (fstat(r->fd, &st) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "fstat: %s", strerror(errno));

@@ -11,7 +11,8 @@
 struct shm_region {
 	int fd;          /* handed to peers */
 	int lock_fd;     /* private open of the same object, flock()ed */
-	char name[256];  /* POSIX shm name, "" for hugetlbfs (unlinked) */
+	char name[256];  /* POSIX shm name, "" for a memfd or -m (unlinked) */
+	int sealed;      /* a memfd, sealed against shrinking and growing */
 	dev_t dev;
 	ino_t ino;
 };

@@ -2,9 +2,12 @@
 /*
  * Peers that vanish early: closing right after connect, after a few setup
  * messages, inside a message, after shutdown(), and a burst of them at
- * once. The server must survive every one, announce each as joined and
- * then left to the peers already there, and still give a newcomer a
- * complete setup.
+ * once. The server must survive every one and still give a newcomer a
+ * complete setup. The peers already there hear of each either as joined
+ * and then left, or not at all (a peer that came and went before the
+ * server told anyone is news to nobody, even one that read part of its
+ * setup), never half of it. A marker peer joining and leaving after each
+ * round tells where a round's news ends.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,23 +21,68 @@
 #define ROUNDS 500
 #define BURST  64
 
-/* Both bystanders see one newcomer join and leave; returns its id. */
-static int see_join_leave(struct tpeer *w, struct tpeer *b, int known)
+/*
+ * Read p's notices up to the marker's leave. Every other peer must come
+ * as a join then a leave; returns how many did, their ids in ids[].
+ */
+static int read_round(struct tpeer *p, int marker, int *ids, int max)
 {
-	int id = -1, other = -1;
+	int open[BURST + 1], nopen = 0, count = 0, marker_in = 0;
 
-	CHECK(tp_next_event(w, &id, TP_TIMEOUT_MS) == 1,
-	      "watcher: no join (round's newcomer %d)", known);
-	CHECK(known < 0 || id == known, "watcher: join of %d, expected %d",
-	      id, known);
-	CHECK(id != w->id && id != b->id, "newcomer got an id in use: %d",
-	      id);
-	tp_expect_leave(w, id);
-	CHECK(tp_next_event(b, &other, TP_TIMEOUT_MS) == 1,
-	      "bystander: no join");
-	CHECK(other == id, "bystander: join of %d, watcher saw %d", other, id);
-	tp_expect_leave(b, id);
-	return id;
+	for (;;) {
+		int id = -1, j, ev = tp_next_event(p, &id, TP_TIMEOUT_MS);
+
+		CHECK(ev >= 0, "peer %d: no notice before the marker %d left",
+		      p->id, marker);
+		if (id == marker) {
+			CHECK(ev == !marker_in, "peer %d: marker %d %s twice",
+			      p->id, marker, ev ? "joined" : "left");
+			if (!ev)
+				break;
+			marker_in = 1;
+			continue;
+		}
+		for (j = 0; j < nopen && open[j] != id; j++)
+			;
+		if (ev == 1) {
+			CHECK(j == nopen && nopen < BURST && count < max,
+			      "peer %d: %d joined twice, or too many joins",
+			      p->id, id);
+			open[nopen++] = id;
+			ids[count++] = id;
+		} else {
+			CHECK(j < nopen, "peer %d: %d left, never joined",
+			      p->id, id);
+			open[j] = open[--nopen];
+		}
+	}
+	CHECK(nopen == 0, "peer %d: %d peers joined and never left", p->id,
+	      nopen);
+	return count;
+}
+
+/*
+ * After a round: a marker joins and leaves; both bystanders saw the same
+ * newcomers come and go, at most max of them. Returns how many.
+ */
+static int see_round(const char *path, struct tpeer *w, struct tpeer *b,
+		     int max)
+{
+	int wi[BURST], bi[BURST], nw, nb;
+	struct tpeer m;
+
+	tp_join(&m, path, NVEC, NULL, 0, NULL);
+	tp_close(&m);
+	nw = read_round(w, m.id, wi, max);
+	nb = read_round(b, m.id, bi, max);
+	CHECK(nw == nb, "watcher saw %d newcomers, bystander %d", nw, nb);
+	for (int i = 0; i < nw; i++) {
+		CHECK(wi[i] != w->id && wi[i] != b->id, "newcomer got an id "
+		      "in use: %d", wi[i]);
+		CHECK(wi[i] == bi[i], "watcher saw %d, bystander %d", wi[i],
+		      bi[i]);
+	}
+	return nw;
 }
 
 int main(void)
@@ -42,7 +90,7 @@ int main(void)
 	static const char *const args[] = { "-n", "2", NULL };
 	/* A newcomer's setup: version, id, shm, 2 peers' vectors, its own. */
 	const int setup_len = 3 + 3 * NVEC;
-	int others[8], n, count[5] = { 0 }, present[BURST], npresent = 0;
+	int others[8], n, count[5] = { 0 }, seen[5] = { 0 }, burst_seen;
 	struct tpeer w, b, x, burst[BURST];
 	struct tu_server srv;
 
@@ -53,7 +101,7 @@ int main(void)
 	tp_expect_join(&w, b.id);
 
 	for (int r = 0; r < ROUNDS; r++) {
-		int mode = r % 5, known = -1, k = 1 + (r / 5) % (setup_len - 1);
+		int mode = r % 5, k = 1 + (r / 5) % (setup_len - 1);
 		struct pollfd pfd;
 		char buf[8];
 
@@ -62,17 +110,17 @@ int main(void)
 		case 0: /* close at once */
 			break;
 		case 1: /* close after k whole messages */
-			known = tp_read_setup(&x, k);
+			tp_read_setup(&x, k);
 			break;
 		case 2: /* close inside a message, after k - 1 whole ones */
-			known = tp_read_setup(&x, k - 1);
+			tp_read_setup(&x, k - 1);
 			pfd = (struct pollfd){ .fd = x.sock, .events = POLLIN };
 			CHECK(poll(&pfd, 1, TP_TIMEOUT_MS) == 1, "no setup");
 			CHECK(recv(x.sock, buf, 1 + r % 7, 0) > 0, "recv: %s",
 			      strerror(errno));
 			break;
 		case 3: /* half-close: the server must take it as leaving */
-			known = tp_read_setup(&x, k);
+			tp_read_setup(&x, k);
 			CHECK(shutdown(x.sock, SHUT_WR) == 0, "shutdown");
 			/* ...and close its end, after what was queued. */
 			tp_drain_to_eof(&x, TP_TIMEOUT_MS);
@@ -82,7 +130,7 @@ int main(void)
 			break;
 		}
 		tp_close(&x);
-		see_join_leave(&w, &b, known);
+		seen[mode] += see_round(srv.socket_path, &w, &b, 1);
 		count[mode]++;
 	}
 	srv_alive(&srv);
@@ -92,31 +140,7 @@ int main(void)
 		tp_connect(&burst[i], srv.socket_path, NVEC);
 	for (int i = 0; i < BURST; i++)
 		tp_close(&burst[i]);
-	for (int seen = 0; seen < 2 * BURST; seen++) {
-		int id = -1, j, ev = tp_next_event(&w, &id, TP_TIMEOUT_MS);
-
-		CHECK(ev >= 0, "burst: watcher saw %d of %d notices", seen,
-		      2 * BURST);
-		for (j = 0; j < npresent && present[j] != id; j++)
-			;
-		if (ev == 1) {
-			CHECK(j == npresent && npresent < BURST,
-			      "burst: peer %d joined twice or too many joins",
-			      id);
-			present[npresent++] = id;
-		} else {
-			CHECK(j < npresent, "burst: peer %d left, not there",
-			      id);
-			present[j] = present[--npresent];
-		}
-	}
-	CHECK(npresent == 0, "burst: %d peers never left", npresent);
-	for (int seen = 0; seen < 2 * BURST; seen++) {
-		int id;
-
-		CHECK(tp_next_event(&b, &id, TP_TIMEOUT_MS) >= 0,
-		      "burst: bystander saw %d of %d notices", seen, 2 * BURST);
-	}
+	burst_seen = see_round(srv.socket_path, &w, &b, BURST);
 	tp_expect_quiet(&w, 100);
 	tp_expect_quiet(&b, 0);
 	srv_alive(&srv);
@@ -141,5 +165,7 @@ int main(void)
 	printf("ok: %d closed at once, %d after some messages, %d inside a "
 	       "message, %d half-closed, %d shut down, %d in a burst\n",
 	       count[0], count[1], count[2], count[3], count[4], BURST);
+	printf("announced to the others: %d, %d, %d, %d, %d; burst %d\n",
+	       seen[0], seen[1], seen[2], seen[3], seen[4], burst_seen);
 	return 0;
 }
