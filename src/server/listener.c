@@ -11,6 +11,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/*
+ * Short, as QEMU's (10): a client that connects while it is full waits in
+ * connect(), so a flood of connections queues behind the flooder's own
+ * next connect() instead of ahead of every honest peer.
+ */
+#define LISTEN_BACKLOG 64
+
 static int fill_addr(struct sockaddr_un *sa, const char *path)
 {
 	memset(sa, 0, sizeof(*sa));
@@ -150,7 +157,7 @@ int listener_open(struct listener *l, const struct server_config *cfg,
 		goto fail_path;
 	}
 	if (lstat(cfg->socket_path, &st) < 0 ||
-	    listen(l->fd, SOMAXCONN) < 0) {
+	    listen(l->fd, LISTEN_BACKLOG) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s",
 			 cfg->socket_path, strerror(errno));

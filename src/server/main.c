@@ -157,12 +157,13 @@ static void log_status(const struct log_sink *log, struct server *srv,
 	server_get_stats(srv, &st);
 	log_msg(log, LOG_NOTICE, "status: %u %s (%u in setup, %u not reading), "
 		"%u %s each, %zu %s being sent (%zu bytes), %zu leave %s "
-		"queued", st.peers, cli_plural(st.peers, "peer", "peers"),
+		"queued, %lu %s gone before served", st.peers, cli_plural(st.peers, "peer", "peers"),
 		st.in_setup, st.blocked, cfg->vectors,
 		cli_plural(cfg->vectors, "vector", "vectors"), st.staged,
 		cli_plural(st.staged, "message", "messages"),
 		st.staged * 8, st.leaves,
-		cli_plural(st.leaves, "notice", "notices"));
+		cli_plural(st.leaves, "notice", "notices"), st.dropped,
+		cli_plural(st.dropped, "connection", "connections"));
 }
 
 /* Handle what the signalfd holds; 1 when the server is to stop. */

@@ -27,6 +27,7 @@
 /* Connections taken off the backlog per loop turn, after the hang-ups. */
 #define ACCEPT_BATCH 64
 #define MAX_EVENTS   256
+#define PEER_SNDBUF  8192
 
 struct peer {
 	int sock;
@@ -60,6 +61,7 @@ struct server {
 	struct peer *by_id[IVPROTO_NUM_IDS];
 	char listen_tag, stop_tag; /* epoll cookies */
 	int listen_paused;         /* out of fds: not accepting for now */
+	unsigned long dropped;     /* connections gone before they were served */
 };
 
 static void pause_listening(struct server *s, int pause)
@@ -233,6 +235,14 @@ void server_add_peer(struct server *s, int sock)
 	}
 	p->sock = sock;
 	p->id = id;
+	/*
+	 * A small socket buffer: fds sitting in the sockets of peers that do
+	 * not read make every sendmsg() of ours wait for the kernel's
+	 * garbage collector of in-flight fds; a reading peer gets the rest
+	 * as it reads.
+	 */
+	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &(int){ PEER_SNDBUF },
+		   sizeof(int));
 	for (unsigned v = 0; v < nvec; v++) {
 		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
@@ -364,7 +374,19 @@ static void accept_some(struct server *s)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			server_add_peer(s, fd);
+			char c;
+
+			/*
+			 * Hung up (or talking) before it was served: gone
+			 * unseen, without fds made for it or news to anyone.
+			 */
+			if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+			    (errno != EAGAIN && errno != EINTR)) {
+				close(fd);
+				s->dropped++;
+			} else {
+				server_add_peer(s, fd);
+			}
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -490,7 +512,10 @@ int server_step(struct server *s, int timeout_ms)
 
 void server_get_stats(const struct server *s, struct server_stats *st)
 {
-	*st = (struct server_stats){ .peers = s->npeers };
+	*st = (struct server_stats){
+		.peers = s->npeers,
+		.dropped = s->dropped,
+	};
 	for (const struct peer *p = s->head; p; p = p->next) {
 		st->in_setup += in_setup(p);
 		st->blocked += p->blocked != 0;

@@ -40,6 +40,7 @@ struct server_stats {
 	unsigned blocked;       /* socket full, waiting for the peer to read */
 	size_t staged;          /* messages being sent, all peers */
 	size_t leaves;          /* leave notices waiting, all peers */
+	unsigned long dropped;  /* connections that hung up before served */
 };
 
 void server_get_stats(const struct server *s, struct server_stats *st);
