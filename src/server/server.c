@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,7 +29,16 @@
 /* Connections taken off the backlog per loop turn, after the hang-ups. */
 #define ACCEPT_BATCH 64
 #define MAX_EVENTS   256
-#define PEER_SNDBUF  8192
+/*
+ * Bytes (as the kernel counts them, about 770 a message) a peer may have
+ * unread in its socket until it has shown that it reads: fds sitting in
+ * the sockets of peers that never read make every sendmsg() of ours wait
+ * for the kernel's collector of in-flight fds. Once a peer has read, it
+ * gets the whole socket buffer: no round trip per window for honest peers.
+ */
+#define PEER_WINDOW  (128 * 1024)
+/* Messages staged before the window is looked at: small setups never. */
+#define WINDOW_AFTER 32
 
 struct peer {
 	int sock;
@@ -36,6 +47,9 @@ struct peer {
 	int doomed;            /* leaving at the end of this loop turn */
 	int blocked;           /* socket full: waiting for EPOLLOUT */
 	int greeted;           /* version, id and shm staged */
+	int reads;             /* it has been seen reading: no window */
+	int windowed;          /* it was stopped at PEER_WINDOW */
+	unsigned staged;       /* messages staged, up to WINDOW_AFTER */
 	struct peer *cur;      /* last peer of the list staged to it */
 	uint64_t cur_seq;      /* every peer with seq <= this was staged */
 	struct sendq stage;    /* the messages being sent now */
@@ -105,6 +119,8 @@ static int stage(struct server *s, struct peer *p, int64_t value,
 	if (s->trace)
 		log_debug(s->log, "to peer %d: %lld%s", p->id,
 			  (long long)value, fd ? " + fd" : "");
+	if (p->staged < WINDOW_AFTER)
+		p->staged++;
 	return sendq_push(&p->stage, value, fd);
 }
 
@@ -147,8 +163,18 @@ static int refill(struct server *s, struct peer *p)
 static void flush(struct server *s, struct peer *p)
 {
 	while (!p->doomed && !p->blocked) {
-		int rc = 1;
+		int rc = 1, unread;
 
+		if (!sendq_len(&p->stage) && !p->reads &&
+		    p->staged >= WINDOW_AFTER &&
+		    ioctl(p->sock, SIOCOUTQ, &unread) == 0) {
+			if (unread > PEER_WINDOW) {
+				p->blocked = p->windowed = 1;
+				return;
+			}
+			/* Below the window again, or all read: it reads. */
+			p->reads = p->windowed || unread == 0;
+		}
 		if (!sendq_len(&p->stage))
 			rc = refill(s, p);
 		if (rc == 0)
@@ -212,7 +238,7 @@ void server_add_peer(struct server *s, int sock)
 		.events = EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLET,
 	};
 	struct peer *p;
-	int id;
+	int id, rc;
 
 	if (s->npeers >= s->cfg->max_peers) {
 		log_warn(s->log, "refused a peer: %u %s already, the "
@@ -236,13 +262,15 @@ void server_add_peer(struct server *s, int sock)
 	p->sock = sock;
 	p->id = id;
 	/*
-	 * A small socket buffer: fds sitting in the sockets of peers that do
-	 * not read make every sendmsg() of ours wait for the kernel's
-	 * garbage collector of in-flight fds; a reading peer gets the rest
-	 * as it reads.
+	 * Its greeting first: one that hung up while in the backlog goes
+	 * unseen, without fds made for it or news to anyone.
 	 */
-	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &(int){ PEER_SNDBUF },
-		   sizeof(int));
+	rc = refill(s, p) < 0 ? -ENOMEM : sendq_flush(&p->stage, sock);
+	if (rc < 0 && rc != -EAGAIN) {
+		s->dropped++;
+		free_peer(s, p);
+		return;
+	}
 	for (unsigned v = 0; v < nvec; v++) {
 		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
@@ -374,19 +402,7 @@ static void accept_some(struct server *s)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			char c;
-
-			/*
-			 * Hung up (or talking) before it was served: gone
-			 * unseen, without fds made for it or news to anyone.
-			 */
-			if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
-			    (errno != EAGAIN && errno != EINTR)) {
-				close(fd);
-				s->dropped++;
-			} else {
-				server_add_peer(s, fd);
-			}
+			server_add_peer(s, fd);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
