@@ -261,16 +261,6 @@ void server_add_peer(struct server *s, int sock)
 	}
 	p->sock = sock;
 	p->id = id;
-	/*
-	 * Its greeting first: one that hung up while in the backlog goes
-	 * unseen, without fds made for it or news to anyone.
-	 */
-	rc = refill(s, p) < 0 ? -ENOMEM : sendq_flush(&p->stage, sock);
-	if (rc < 0 && rc != -EAGAIN) {
-		s->dropped++;
-		free_peer(s, p);
-		return;
-	}
 	for (unsigned v = 0; v < nvec; v++) {
 		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
@@ -284,6 +274,17 @@ void server_add_peer(struct server *s, int sock)
 			free_peer(s, p);
 			return;
 		}
+	}
+	/*
+	 * Its greeting before anything else: one that hung up while in the
+	 * backlog goes unseen, without news to anyone (a refused peer, as
+	 * above, gets nothing at all).
+	 */
+	rc = refill(s, p) < 0 ? -ENOMEM : sendq_flush(&p->stage, sock);
+	if (rc < 0 && rc != -EAGAIN) {
+		s->dropped++;
+		free_peer(s, p);
+		return;
 	}
 	ev.data.ptr = p;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {

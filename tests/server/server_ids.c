@@ -5,8 +5,8 @@
  * that gets id HOLD_ID. Meanwhile more than 65,536 peers connect one after
  * another, each reading just its version and id before it closes: every
  * id must be the previous one plus one, modulo 65536, skipping the ids in
- * use, on both sides of the wrap. The two held peers check they see each
- * of those peers join (in order) and leave.
+ * use, on both sides of the wrap. The two held peers check that each of
+ * those peers they hear of joins (in order) and leaves.
  */
 #include <string.h>
 
@@ -32,10 +32,14 @@ static void drain(struct watcher *w, int timeout_ms)
 
 	while ((ev = tp_next_event(&w->p, &id, timeout_ms)) >= 0) {
 		if (ev == 1) {
-			CHECK(w->next < ncycles && id == cyc_id[w->next],
-			      "peer %d: join of %d, expected peer %d of cycle "
-			      "%d", w->p.id, id, w->next < ncycles ?
-			      cyc_id[w->next] : -1, w->next);
+			int c = w->next;
+
+			/* Skipped: peers gone before anyone was told. */
+			while (c < ncycles && cyc_id[c] != id)
+				c++;
+			CHECK(c < ncycles, "peer %d: join of %d, not of a "
+			      "cycle from %d on", w->p.id, id, w->next);
+			w->next = c;
 			CHECK(!w->present[id], "peer %d: %d joined twice",
 			      w->p.id, id);
 			w->present[id] = 1;
@@ -115,14 +119,18 @@ int main(void)
 	}
 	CHECK(wraps == 1 && skips == 2, "%d wraps, %d ids skipped", wraps,
 	      skips);
-	/* Everything told: all joined, all but the held peer left. */
-	while (w.joins < CYCLES || w.leaves < CYCLES - 1)
-		drain(&w, TP_TIMEOUT_MS);
-	while (h.next < CYCLES ||
-	       h.leaves < CYCLES - hold_cycle - 1 + extra)
-		drain(&h, TP_TIMEOUT_MS);
-	tp_expect_quiet(&w.p, 100);
-	tp_expect_quiet(&h.p, 0);
+	/*
+	 * Everything told: every join heard was followed by its leave, but
+	 * the held peer's; a peer gone before anyone heard of it may never
+	 * have been announced.
+	 */
+	drain(&w, 500);
+	drain(&h, 500);
+	CHECK(w.joins == w.leaves + 1 && w.present[HOLD_ID], "watcher: %ld "
+	      "joins, %ld leaves", w.joins, w.leaves);
+	CHECK(h.joins + extra == h.leaves, "held peer: %ld joins and %d in "
+	      "its setup, %ld leaves", h.joins, extra, h.leaves);
+	printf("the watcher heard %ld of the %d joins\n", w.joins, CYCLES);
 	tp_close(&h.p);
 	tp_expect_leave(&w.p, HOLD_ID);
 	tp_close(&w.p);
