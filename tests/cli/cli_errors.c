@@ -180,15 +180,21 @@ static void unwritable_socket_dir(void)
 	}
 }
 
-static void bad_hugetlbfs(void)
+static void bad_dirs(void)
 {
 	char path[256];
+	int fd;
 
 	/* -m replaces -M: nothing of either name may appear. */
-	FAIL(NEEDLES("/tmp", "not a hugetlbfs"), "-m", "/tmp");
 	snprintf(path, sizeof(path), "%s/no-such-dir", tu_tmpdir());
-	FAIL(NEEDLES("no-such-dir", "hugetlbfs"), "-m", path);
+	FAIL(NEEDLES("no-such-dir", "cannot use directory"), "-m", path);
 	CHECK(!cli_path_exists(path), "%s created", path);
+	snprintf(path, sizeof(path), "%s/a-file", tu_tmpdir());
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0, "%s: %s", path, strerror(errno));
+	close(fd);
+	FAIL(NEEDLES("a-file", "not a directory"), "-m", path);
+	unlink(path);
 }
 
 static void bad_shm_names(void)
@@ -210,7 +216,7 @@ int main(void)
 	bad_vectors_and_limits();
 	bad_socket_dirs();
 	unwritable_socket_dir();
-	bad_hugetlbfs();
+	bad_dirs();
 	bad_shm_names();
 	/* The same names still work: the failures left nothing in the way. */
 	cli_start(&s, NULL);

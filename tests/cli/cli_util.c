@@ -19,6 +19,7 @@
 #define MAX_TRACKED 64
 
 static pid_t owner;
+static char bin_dir[64], bin_copy[96];
 static pid_t pids[MAX_TRACKED];
 static char shms[MAX_TRACKED][64];
 static int npids, nshms;
@@ -38,6 +39,10 @@ static void cleanup(void)
 	}
 	for (int i = 0; i < nshms; i++)
 		shm_unlink(shms[i]);
+	if (bin_copy[0])
+		unlink(bin_copy);
+	if (bin_dir[0])
+		rmdir(bin_dir);
 }
 
 static void cleanup_init(void)
@@ -69,6 +74,40 @@ void cli_track_shm(const char *name)
 const char *cli_server_bin(void)
 {
 	return tu_bin("src/server/ivshmem-server");
+}
+
+/*
+ * The build tree may sit under a directory other users cannot enter
+ * (/root is 0700 on Debian, so is mktemp -d): for them, a copy in a
+ * world-traversable directory of its own, removed at exit.
+ */
+const char *cli_server_bin_as(uid_t uid)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out;
+
+	if (uid == (uid_t)-1 || uid == geteuid())
+		return cli_server_bin();
+	if (bin_copy[0])
+		return bin_copy;
+	cleanup_init();
+	snprintf(bin_dir, sizeof(bin_dir), "/tmp/ivcli-bin.XXXXXX");
+	CHECK(mkdtemp(bin_dir), "mkdtemp: %s", strerror(errno));
+	CHECK(chmod(bin_dir, 0755) == 0, "chmod %s: %s", bin_dir,
+	      strerror(errno));
+	snprintf(bin_copy, sizeof(bin_copy), "%s/ivshmem-server", bin_dir);
+	in = open(cli_server_bin(), O_RDONLY | O_CLOEXEC);
+	CHECK(in >= 0, "%s: %s", cli_server_bin(), strerror(errno));
+	out = open(bin_copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	CHECK(out >= 0, "%s: %s", bin_copy, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		CHECK(write(out, buf, (size_t)n) == n, "write %s: %s",
+		      bin_copy, strerror(errno));
+	CHECK(n == 0 && close(out) == 0, "copy to %s: %s", bin_copy,
+	      strerror(errno));
+	close(in);
+	return bin_copy;
 }
 
 void cli_names(struct tu_server *s, const char *tag)
@@ -273,7 +312,7 @@ void cli_expect_fail_as(const char *const *args, const char *const *needles,
 	size_t used = 0;
 	int argc = 0, rc;
 
-	argv[argc++] = cli_server_bin();
+	argv[argc++] = cli_server_bin_as(uid);
 	for (int i = 0; args[i]; i++) {
 		CHECK(argc < 63, "too many arguments");
 		argv[argc++] = args[i];

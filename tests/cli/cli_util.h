@@ -15,6 +15,11 @@
 
 /* The server binary. */
 const char *cli_server_bin(void);
+/*
+ * The server binary as user uid can run it: a copy outside the build tree
+ * (which may sit under a 0700 directory) when uid is not us.
+ */
+const char *cli_server_bin_as(uid_t uid);
 
 /*
  * Fill s with a socket path in the test's tmpdir and a shm name, both
