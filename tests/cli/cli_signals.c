@@ -53,7 +53,7 @@ int main(void)
 		      "server", strsignal(harmless[i]));
 		printf("%s: still serving\n", strsignal(harmless[i]));
 	}
-	wait_log(s.log_path, "status: 1 peer (");
+	wait_log(s.log_path, "status: ");
 	wait_log(s.log_path, "2 vectors each");
 	wait_log(s.log_path, "Hangup: ignored");
 	wait_log(s.log_path, "User defined signal 2: ignored");
