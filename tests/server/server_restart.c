@@ -110,6 +110,8 @@ static void run(const char *sock, const char *shm)
 	start(sock, shm);
 	for (int i = 0; i < NPEERS; i++)
 		iv[i] = join(sock);
+	/* A newcomer has its setup before the others are told of it. */
+	wait_event(iv[0], IVSHMEM_EV_PEER_JOINED, ivshmem_id(iv[1]));
 	for (int r = 0; r < ROUNDS; r++) {
 		kill(server, SIGKILL);
 		waitpid(server, NULL, 0);
