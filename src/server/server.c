@@ -36,7 +36,7 @@
  * for the kernel's collector of in-flight fds. Once a peer has read, it
  * gets the whole socket buffer: no round trip per window for honest peers.
  */
-#define PEER_WINDOW  (128 * 1024)
+#define PEER_WINDOW  (64 * 1024)
 /* Messages staged before the window is looked at: small setups never. */
 #define WINDOW_AFTER 32
 
