@@ -1,24 +1,141 @@
 #!/bin/sh
-# Install the Debian packages the build and the tests need, when run as root
-# and any is missing. As another user, only report what is missing.
+# install-deps.sh [--demo] [--dry-run]
+#
+# The one place that installs Debian packages for this project or changes
+# apt's configuration; the tests and scripts only check and point here.
+#
+#   --demo     what the build and `make demo` need (no QEMU, no VM or
+#              cross toolchains): `make demo` runs this
+#   (default)  everything any test needs: `make check` runs this. It also
+#              makes sure apt has a deb-src source for this release (the
+#              interop tests build QEMU's reference server from Debian's
+#              qemu source package) and that dpkg knows arm64 (the aarch64
+#              guests of tests/vm are made from arm64 packages)
+#   --dry-run  print what would be done as root, change nothing
+#
+# As root, each change is said on stderr before it is made, and apt waits
+# up to 10 minutes for another apt or dpkg holding the lock. As another
+# user, it only lists what is missing (exit 1 with --demo, since the build
+# cannot go on without it; 0 otherwise, the tests concerned then skip).
 set -eu
 
-PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libedit-dev qemu-system-x86 procps util-linux python3 gnuplot-nox
-	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static cpio kmod"
+# The build and the demo.
+DEMO_PKGS="build-essential cmake pkg-config libedit-dev python3"
+# Every test, on top of the demo's set, by what needs it.
+TEST_PKGS="
+	procps util-linux file
+	clang libclang-rt-14-dev
+	qemu-system-x86 qemu-system-arm
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static cpio kmod
+	ninja-build meson libglib2.0-dev zlib1g-dev dpkg-dev xz-utils
+	spin
+	systemd
+	gnuplot-nox"
+# procps util-linux file: ps, flock, setpriv, file (tests, fixtures)
+# clang libclang-rt-14-dev: make check-asan, make fuzz (libFuzzer), TSan
+# qemu-system-*: the qtest and VM tests
+# gcc-aarch64-linux-gnu ... kmod: the VM guests (tests/vm)
+# ninja-build ... xz-utils: QEMU's reference tools from Debian's source
+#   (tests/interop/build-qemu-ref.sh)
+# spin: the Promela model of the mailbox queue (label model)
+# systemd: systemd-socket-activate (the server's socket activation tests)
+# gnuplot-nox: make bench's plot (bench/mkreport.py)
+# Not yet: gcc-arm-none-eabi (no test builds for a Zephyr target today).
+SRC_LIST=/etc/apt/sources.list.d/ivshmem-ipm-src.sources
+FOREIGN_ARCH=arm64
+APT_OPTS="-q -o DPkg::Lock::Timeout=600"
 
+demo=0 dry=0
+for arg; do
+	case $arg in
+	--demo) demo=1 ;;
+	--dry-run) dry=1 ;;
+	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "install-deps: unknown option '$arg' (see 'install-deps.sh --help')" >&2
+	   exit 2 ;;
+	esac
+done
+
+say() { echo "install-deps: $*" >&2; }
+# run CMD...: run it, or with --dry-run only show it
+run() {
+	if [ $dry = 1 ]; then
+		say "would run: $*"
+	else
+		"$@"
+	fi
+}
+
+root=0
+[ "$(id -u)" -eq 0 ] && root=1
+[ $dry = 1 ] && root=1
+codename=
+if [ -r /etc/os-release ]; then
+	# shellcheck disable=SC1091
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+fi
+
+pkgs=$DEMO_PKGS
+[ $demo = 1 ] || pkgs="$DEMO_PKGS $TEST_PKGS"
 missing=""
-for p in $PKGS; do
+for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing Debian packages:$missing (run as root to install)" >&2
+# The full set's apt configuration: a deb-src source unless apt has one for
+# this release, and arm64 packages in apt's lists.
+need_src=0 need_arch=0
+if [ $demo = 0 ] && [ -n "$codename" ] && [ ! -e "$SRC_LIST" ] &&
+   [ -z "$(apt-get indextargets --format '$(CODENAME)' \
+	'Created-By: Sources' "Codename: $codename" 2>/dev/null)" ]; then
+	need_src=1
+fi
+if [ $demo = 0 ] && [ "$(dpkg --print-architecture 2>/dev/null)" != $FOREIGN_ARCH ] &&
+   ! dpkg --print-foreign-architectures 2>/dev/null | grep -qx $FOREIGN_ARCH; then
+	need_arch=1
+fi
+
+if [ -z "$missing" ] && [ $need_src = 0 ] && [ $need_arch = 0 ]; then
+	[ $dry = 1 ] && say "nothing to do"
 	exit 0
 fi
-echo "install-deps: installing$missing" >&2
+
+if [ $root = 0 ]; then
+	what=${missing:+" Debian packages:$missing"}
+	[ $need_src = 1 ] && what="$what${what:+;} a deb-src apt source for $codename"
+	[ $need_arch = 1 ] && what="$what${what:+;} dpkg architecture $FOREIGN_ARCH"
+	flag=
+	[ $demo = 1 ] && flag=" --demo"
+	say "missing:$what (as root: $0$flag)"
+	exit $demo
+fi
+
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >&2
+if [ $need_src = 1 ]; then
+	say "adding deb-src for $codename to $SRC_LIST (for apt-get source qemu)"
+	src="Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $codename $codename-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+	if [ $dry = 1 ]; then
+		printf '%s\n' "$src" | sed 's/^/install-deps:   /' >&2
+	else
+		printf '%s\n' "$src" >"$SRC_LIST"
+	fi
+fi
+if [ $need_arch = 1 ]; then
+	say "adding architecture $FOREIGN_ARCH to dpkg (the aarch64 guests' packages)"
+	run dpkg --add-architecture $FOREIGN_ARCH
+fi
+# A fresh machine has empty package lists; a new source or architecture
+# needs its lists too.
+say "apt-get update"
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing >&2
+run apt-get $APT_OPTS update >&2
+if [ -n "$missing" ]; then
+	say "installing$missing"
+	# shellcheck disable=SC2086
+	run apt-get $APT_OPTS install -y --no-install-recommends $missing >&2
+fi
