@@ -41,7 +41,8 @@ TEST_PKGS="
 # systemd: systemd-socket-activate (the server's socket activation tests)
 # gnuplot-nox: make bench's plot (bench/mkreport.py)
 # Not yet: gcc-arm-none-eabi (no test builds for a Zephyr target today).
-SRC_LIST=/etc/apt/sources.list.d/ivshmem-ipm-src.sources
+# (IVSHMEM_APT_SRC_LIST: another path, for tests/scripts.)
+SRC_LIST=${IVSHMEM_APT_SRC_LIST:-/etc/apt/sources.list.d/ivshmem-ipm-src.sources}
 FOREIGN_ARCH=arm64
 APT_OPTS="-q -o DPkg::Lock::Timeout=600"
 

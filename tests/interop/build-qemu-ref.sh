@@ -12,11 +12,10 @@
 # /var/cache/ivshmem-ipm/qemu-ref; keep it outside the source tree. Nothing
 # QEMU's is ever copied into the repository.
 #
-# Steps (as root; as another user only when all of it is already there):
-#   1. a deb-src apt source for this Debian release (adds
-#      /etc/apt/sources.list.d/ivshmem-ipm-src.sources unless one exists),
-#      and apt-get update when the source index lacks qemu;
-#   2. the few Debian packages the build needs (apt-get install);
+# It installs nothing and changes no apt source: scripts/install-deps.sh
+# (run by `make check`) does that. Steps:
+#   1. check that apt has a deb-src source that knows qemu;
+#   2. check the few Debian packages the build needs;
 #   3. apt-get source --download-only qemu into CACHE_DIR/src (a file
 #      already there with the right hash is not downloaded again);
 #   4. dpkg-source -x (Debian's patches applied), configure with every
@@ -30,8 +29,8 @@ set -eu
 
 CACHE=${1:-${IVSHMEM_QEMU_REF_CACHE:-/var/cache/ivshmem-ipm/qemu-ref}}
 BIN=$CACHE/bin
-SRC_LIST=/etc/apt/sources.list.d/ivshmem-ipm-src.sources
-# What configure, meson and ninja need for these two programs, no more.
+# What configure, meson and ninja need for these two programs, no more
+# (the same are in scripts/install-deps.sh's list).
 PKGS="build-essential pkg-config python3 ninja-build meson libglib2.0-dev \
 zlib1g-dev dpkg-dev xz-utils"
 
@@ -81,46 +80,11 @@ elapsed() { echo "$(($(date +%s) - start)) s"; }
 # shellcheck disable=SC1091
 . /etc/os-release
 [ "${ID:-}" = debian ] || die "needs Debian (apt-get source qemu); this is ${ID:-unknown}"
-CODENAME=${VERSION_CODENAME:-}
-[ -n "$CODENAME" ] || die "no VERSION_CODENAME in /etc/os-release"
-ROOT=0
-[ "$(id -u)" -eq 0 ] && ROOT=1
-export DEBIAN_FRONTEND=noninteractive
+DEPS="run scripts/install-deps.sh as root"
 
-# 1. A deb-src source for this release, unless apt already has one.
-want_src() {
-	cat <<EOF
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $CODENAME $CODENAME-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-}
-need_update=0
-if [ -e "$SRC_LIST" ]; then
-	if ! want_src | cmp -s - "$SRC_LIST"; then
-		[ $ROOT = 1 ] || die "$SRC_LIST is outdated (run as root)"
-		say "updating $SRC_LIST"
-		want_src >"$SRC_LIST"
-		need_update=1
-	fi
-elif [ -z "$(apt-get indextargets --format "\$(CODENAME)" \
-	'Created-By: Sources' "Codename: $CODENAME" 2>/dev/null)" ]; then
-	[ $ROOT = 1 ] || die "no deb-src apt source (run as root to add one)"
-	say "adding $SRC_LIST"
-	want_src >"$SRC_LIST"
-	need_update=1
-fi
-if [ $need_update = 0 ] &&
-   ! apt-cache showsrc --only-source qemu 2>/dev/null | grep -q '^Package:'; then
-	need_update=1
-fi
-if [ $need_update = 1 ]; then
-	[ $ROOT = 1 ] || die "the apt source index lacks qemu (run as root)"
-	say "apt-get update"
-	apt-get update -q >&2 || die "apt-get update failed"
-fi
+# 1. A deb-src source that knows qemu.
+apt-cache showsrc --only-source qemu 2>/dev/null | grep -q '^Package:' ||
+	die "apt knows no source package qemu (no deb-src source, or its index is not downloaded): $DEPS"
 
 # 2. Build dependencies.
 missing=""
@@ -128,17 +92,7 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
-if [ -n "$missing" ]; then
-	[ $ROOT = 1 ] || die "missing Debian packages:$missing (run as root)"
-	say "installing$missing"
-	# shellcheck disable=SC2086
-	if ! apt-get install -y -q --no-install-recommends $missing >&2; then
-		# Maybe stale package lists (a fresh container has none).
-		apt-get update -q >&2 || die "apt-get update failed"
-		apt-get install -y -q --no-install-recommends $missing >&2 ||
-			die "apt-get install$missing failed"
-	fi
-fi
+[ -z "$missing" ] || die "missing Debian packages:$missing ($DEPS)"
 
 # 3. The source package.
 mkdir -p "$CACHE/src"
