@@ -37,7 +37,7 @@ int vmg_peer_id(struct vm *vm, int *id)
 	int rc = vm_exec(vm, "echo ivshmem | ipm-shell --pci 2>&1", out,
 			 sizeof(out), CMD_TIMEOUT_S);
 
-	if (rc || !strstr(out, "ivshmem: using VFIO on ") ||
+	if (rc || !strstr(out, "ipm-shell: using VFIO on ") ||
 	    !strstr(out, "(MSI-X, ")) {
 		complain(vm, "ipm-shell --pci does not use VFIO with MSI-X: "
 			 "%s", out);
@@ -82,7 +82,7 @@ int vmg_pong(struct vm *vm, int peer)
 	int rc = vm_send(vm, "ipm-shell --pci -m doorbell");
 
 	if (!rc)
-		rc = expect(vm, "ivshmem: using VFIO on ");
+		rc = expect(vm, "ipm-shell: using VFIO on ");
 	if (!rc)
 		rc = vm_send(vm, "pong %d", peer);
 	/*

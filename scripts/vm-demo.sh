@@ -74,9 +74,9 @@ demo_exchange() {
 
 	bold "== ipm-shell --pci in each guest: the sample's shell =="
 	type_line vm0 3 "ipm-shell --pci"
-	wait_for vm0 "ivshmem: using "
+	wait_for vm0 "ipm-shell: using "
 	type_line vm1 4 "ipm-shell --pci"
-	wait_for vm1 "ivshmem: using "
+	wait_for vm1 "ipm-shell: using "
 	type_line vm0 3 "ivshmem"
 	wait_for vm0 "Notification vectors:"
 	type_line vm1 4 "ivshmem"
@@ -101,9 +101,9 @@ demo_exchange() {
 
 	bold "== mailbox mode: a payload, acknowledged by the receiver =="
 	type_line vm0 3 "ipm-shell --pci --mode mailbox"
-	wait_for vm0 "ivshmem: using "
+	wait_for vm0 "ipm-shell: using "
 	type_line vm1 4 "ipm-shell --pci --mode mailbox"
-	wait_for vm1 "ivshmem: using "
+	wait_for vm1 "ipm-shell: using "
 	type_line vm0 3 "peers"
 	wait_for vm0 "mailbox peer"
 	type_line vm0 3 "send $id1 hello from vm0"

@@ -24,9 +24,9 @@ int ivshm_transport_pci_open(struct ivshm_transport **out,
 		return 0;
 	}
 	if (!*why2 || !strcmp(why, why2))
-		fprintf(stderr, "ivshmem: %s\n", why);
+		fprintf(stderr, "%s: %s\n", PCIDEV_PROG, why);
 	else
-		fprintf(stderr, "ivshmem: cannot use VFIO (%s) nor sysfs "
-			"(%s)\n", why, why2);
+		fprintf(stderr, "%s: cannot use VFIO (%s) nor sysfs "
+			"(%s)\n", PCIDEV_PROG, why, why2);
 	return rc;
 }

@@ -2,6 +2,7 @@
 /* The command-line conventions of cli.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -42,6 +43,32 @@ int cli_usage_error(const char *prog, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see '%s --help')\n", prog);
 	return CLI_EXIT_USAGE;
+}
+
+int cli_bad_option(const char *prog, char *const *argv, int c)
+{
+	/*
+	 * getopt stays on the same word while it walks a group of short
+	 * options ("-Fz"): name a short option by optopt, a long one by the
+	 * word before optind, without its "=VALUE".
+	 */
+	const char *word = optind > 0 ? argv[optind - 1] : "";
+	int is_long = !strncmp(word, "--", 2);
+	int len = is_long ? (int)strcspn(word, "=") : 2;
+	char shortname[3] = { '-', (char)optopt, '\0' };
+
+	if (!is_long) {
+		if (optopt <= 0 || optopt > 255)
+			return cli_usage_error(prog, "bad option '%s'", word);
+		word = shortname;
+	}
+	if (c == ':')
+		return cli_usage_error(prog, "option '%.*s' needs an argument",
+				       len, word);
+	if (is_long && optopt && word[len] == '=')
+		return cli_usage_error(prog, "option '%.*s' takes no argument",
+				       len, word);
+	return cli_usage_error(prog, "unknown option '%.*s'", len, word);
 }
 
 const char *cli_plural(unsigned long n, const char *one, const char *many)

@@ -27,6 +27,15 @@ void cli_print_version(const char *prog);
 int cli_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The usage error for what getopt_long() returned as c, run with opterr = 0
+ * and an optstring that starts with ':' (so c is ':' for a missing
+ * argument, '?' for the rest): names the option as it was typed, e.g.
+ * "PROG: unknown option '--bogus' (see 'PROG --help')". Returns
+ * CLI_EXIT_USAGE.
+ */
+int cli_bad_option(const char *prog, char *const *argv, int c);
+
 /* "peer" or "peers", for "%lu %s". */
 const char *cli_plural(unsigned long n, const char *one, const char *many);
 

@@ -62,7 +62,7 @@ static int guest_id(struct vm *vm)
 			 sizeof(out), CMD_TIMEOUT);
 
 	VM_CHECK(vm, rc == 0, "ipm-shell --pci: status %d: %s", rc, out);
-	VM_CHECK(vm, strstr(out, "ivshmem: using VFIO on ") &&
+	VM_CHECK(vm, strstr(out, "ipm-shell: using VFIO on ") &&
 		 strstr(out, "(MSI-X, 2 vectors)"), "not VFIO: %s", out);
 	p = strstr(out, "Peer id: ");
 	VM_CHECK(vm, p, "no peer id: %s", out);
@@ -75,7 +75,7 @@ static void shell(struct vm *vm, const char *mode)
 	char cmd[64];
 
 	snprintf(cmd, sizeof(cmd), "ipm-shell --pci -m %s", mode);
-	vm_run(vm, cmd, "ivshmem: using VFIO on ", CMD_TIMEOUT);
+	vm_run(vm, cmd, "ipm-shell: using VFIO on ", CMD_TIMEOUT);
 	vm_run(vm, "", PROMPT, CMD_TIMEOUT);
 }
 

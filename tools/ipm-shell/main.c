@@ -15,16 +15,23 @@
 #include <time.h>
 
 #include <ivshmem/ipm.h>
+#include <ivshmem/transport.h>
 
+#include "cli.h"
+#include "cmd.h"
 #include "lineio.h"
 
 #define DEFAULT_SOCKET "/tmp/ivshmem_socket"
 #define PREVIEW 256
-#define PING_MAX 65536
+#define PING_MAX SHELL_PING_MAX
 #define PING_TIMEOUT_MS 2000
 
 struct shell {
+	const char *prog;
 	struct ipm *ipm;
+	struct ivshm_transport *t; /* ipm's, to ask it about peers */
+	unsigned long failed;      /* commands that failed: the exit status */
+	int gone;                  /* the server closed our connection */
 	struct lineio io;
 	int mode;
 	/* ping: replies seen; pong: the peer every arrival is answered to. */
@@ -89,24 +96,52 @@ static void on_message(struct ipm *ipm, void *user, uint32_t id,
 	fflush(stdout);
 }
 
-static int parse_peer(const char *s, uint32_t *peer)
+/*
+ * Has the server closed our connection? Asked before each command that
+ * needs it, since a whole script of commands may be read before the loop
+ * would see the hang-up. Only looks (poll, no read): the news stay for the
+ * IPM layer. A transport without presence news (a guest) is never "gone".
+ */
+static int server_gone(struct shell *sh)
 {
-	char *end;
-	long v;
+	struct pollfd p = { .events = POLLRDHUP };
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < 0 || v > 65535)
-		return -1;
-	*peer = (uint32_t)v;
-	return 0;
+	if (sh->gone)
+		return 1;
+	p.fd = sh->t->ops->presence_fd(sh->t);
+	if (p.fd == -ENOTSUP)
+		return 0;
+	if (p.fd >= 0 && poll(&p, 1, 0) >= 0 &&
+	    !(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+		return 0;
+	sh->gone = 1;
+	fprintf(stderr, "%s: the server closed the connection\n", sh->prog);
+	return 1;
+}
+
+/* Why a send to peer failed, in words: "no peer 99" rather than ENOTCONN. */
+static void report_failure(struct shell *sh, const char *what, uint32_t peer,
+			   int rc)
+{
+	sh->failed++;
+	if (server_gone(sh))
+		printf("%s peer %u failed: not connected (the server is gone)\n",
+		       what, peer);
+	else if ((rc == -ENOTCONN && sh->t->ops->peer_live(sh->t,
+							   (int)peer) == 0) ||
+		 (rc == -EINVAL && peer > ipm_max_id_val_get(sh->ipm)))
+		printf("no peer %u\n", peer);
+	else if (rc == -ENOTCONN)
+		printf("%s peer %u failed: it has no mailbox (doorbell mode) "
+		       "or left\n", what, peer);
+	else
+		printf("%s peer %u failed: %s\n", what, peer, strerror(-rc));
 }
 
 static void report_send(struct shell *sh, uint32_t peer, size_t size, int rc)
 {
-	(void)sh;
 	if (rc < 0)
-		printf("send to peer %u failed: %s\n", peer, strerror(-rc));
+		report_failure(sh, "send to", peer, rc);
 	else if (size)
 		printf("sent %zu bytes to peer %u: completed by the receiver\n",
 		       size, peer);
@@ -114,8 +149,13 @@ static void report_send(struct shell *sh, uint32_t peer, size_t size, int rc)
 
 static void cmd_ivshmem(struct shell *sh)
 {
-	const struct ivshm_transport *t = ipm_transport(sh->ipm);
+	const struct ivshm_transport *t = sh->t;
 
+	if (server_gone(sh)) {
+		sh->failed++;
+		printf("IVshmem is down: the server closed the connection\n");
+		return;
+	}
 	printf("IVshmem up and running: \n"
 	       "\tShared memory: %p of size %zu bytes\n"
 	       "\tPeer id: %d\n"
@@ -130,19 +170,23 @@ static void cmd_sendfile(struct shell *sh, uint32_t peer, const char *path)
 	char *buf;
 
 	if (!f) {
+		sh->failed++;
 		printf("cannot open %s: %s\n", path, strerror(errno));
 		return;
 	}
 	buf = malloc(max + 1);
 	n = buf ? fread(buf, 1, max + 1, f) : 0;
 	fclose(f);
-	if (!buf)
+	if (!buf) {
+		sh->failed++;
 		printf("out of memory\n");
-	else if (n > max)
+	} else if (n > max) {
+		sh->failed++;
 		printf("%s is larger than the %zu bytes a message can carry\n",
 		       path, max);
-	else
+	} else {
 		report_send(sh, peer, n, ipm_send(sh->ipm, 1, peer, buf, n));
+	}
 	free(buf);
 }
 
@@ -151,10 +195,12 @@ static void cmd_peers(struct shell *sh)
 	int ids[64], n = ipm_peers(sh->ipm, ids, 64);
 
 	if (n < 0) {
+		sh->failed++;
 		printf("peers: %s\n", strerror(-n));
 		return;
 	}
-	printf("%d mailbox peer%s:", n, n == 1 ? "" : "s");
+	printf("%d mailbox %s:", n, cli_plural((unsigned long)n, "peer",
+					       "peers"));
 	for (int i = 0; i < n && i < 64; i++)
 		printf(" %d", ids[i]);
 	printf("\n");
@@ -205,32 +251,41 @@ static void print_samples(const long long *rtt, long count)
 		       i % 16 == 15 || i == count - 1 ? "\n" : "");
 }
 
-static void cmd_ping(struct shell *sh, uint32_t peer, long count, long size,
-		     int samples)
+static void cmd_ping(struct shell *sh, const struct shell_cmd *c)
 {
-	long long *rtt = calloc((size_t)count, sizeof(*rtt));
-	char *buf = calloc(1, (size_t)size + 1);
-	long done = 0;
+	long long *rtt = calloc((size_t)c->count, sizeof(*rtt));
+	char *buf = calloc(1, (size_t)c->size + 1);
+	long done = 0, count = c->count;
 	int rc = 0;
 
 	if (!rtt || !buf) {
+		sh->failed++;
 		printf("out of memory\n");
 		goto out;
 	}
 	sh->pinging = 1;
 	while (done < count && rc == 0)
-		rc = ping_once(sh, peer, buf, (size_t)size, &rtt[done++]);
+		rc = ping_once(sh, c->peer, buf, (size_t)c->size,
+			       &rtt[done++]);
 	sh->pinging = 0;
-	if (rc < 0) {
-		printf("ping peer %u: round trip %ld: %s\n", peer, done,
-		       strerror(-rc));
+	if (rc == -ETIMEDOUT) {
+		sh->failed++;
+		printf("ping peer %u: round trip %ld: no reply within %d ms "
+		       "(does it run 'pong'?)\n", c->peer, done,
+		       PING_TIMEOUT_MS);
 		goto out;
 	}
-	if (samples)
+	if (rc < 0) {
+		report_failure(sh, "ping", c->peer, rc);
+		goto out;
+	}
+	if (c->samples)
 		print_samples(rtt, count);
 	qsort(rtt, (size_t)count, sizeof(*rtt), cmp_ll);
-	printf("ping peer %u: %ld round trips of %ld bytes: min %.1f us, "
-	       "median %.1f us, p99 %.1f us, max %.1f us\n", peer, count, size,
+	printf("ping peer %u: %ld round %s of %ld %s: min %.1f us, "
+	       "median %.1f us, p99 %.1f us, max %.1f us\n", c->peer, count,
+	       cli_plural((unsigned long)count, "trip", "trips"), c->size,
+	       cli_plural((unsigned long)c->size, "byte", "bytes"),
 	       rtt[0] / 1e3, rtt[count / 2] / 1e3,
 	       rtt[(count * 99) / 100] / 1e3, rtt[count - 1] / 1e3);
 out:
@@ -245,133 +300,143 @@ static void help(void)
 	       "send PEER TEXT...        mailbox: send TEXT, wait for completion\n"
 	       "sendfile PEER PATH       mailbox: send a file's bytes\n"
 	       "peers                    mailbox: the live mailbox peers\n"
-	       "wait SECONDS             handle arrivals for a while\n"
+	       "wait [SECONDS]           handle arrivals for a while (default 1,\n"
+	       "                         at most %d)\n"
 	       "ping PEER [N] [BYTES] [samples]\n"
-	       "                         N round trips to PEER (default 100),\n"
+	       "                         N round trips to PEER (default %d),\n"
 	       "                         which must run 'pong'; prints times,\n"
 	       "                         with 'samples' each one in ns too\n"
 	       "pong PEER|off            answer every arrival: doorbell mode\n"
 	       "                         rings PEER, mailbox mode echoes the\n"
 	       "                         payload to its sender\n"
-	       "help, quit\n");
+	       "help, quit\n", SHELL_WAIT_MAX_S, SHELL_PING_DEFAULT);
 }
 
-static void serve_for(struct shell *sh, double seconds)
+/* Handle arrivals for ms milliseconds (or until the connection is lost). */
+static void serve_for(struct shell *sh, int ms)
 {
-	struct timespec t0, t;
+	long long end = now_ns() + ms * 1000000LL;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		double spent;
+		long long left = end - now_ns();
 
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		spent = (double)(t.tv_sec - t0.tv_sec) +
-			(double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-		if (spent >= seconds)
+		if (left <= 0 || server_gone(sh))
 			return;
-		if (ipm_poll(sh->ipm, (int)((seconds - spent) * 1000) + 1) < 0)
+		if (ipm_poll(sh->ipm, (int)(left / 1000000) + 1) < 0)
 			return;
 	}
+}
+
+/* The commands that need the server (when there is one) to be there. */
+static int needs_server(enum shell_op op)
+{
+	return op == SHELL_RING || op == SHELL_SEND || op == SHELL_SENDFILE ||
+	       op == SHELL_PEERS || op == SHELL_PING;
 }
 
 /* One command line; nonzero ends the shell (NULL: end of input). */
 static int run(char *line, void *ctx)
 {
 	struct shell *sh = ctx;
-	char *save = NULL, *cmd, *arg;
-	uint32_t peer;
+	struct shell_cmd c;
+	char err[128];
 
 	if (!line)
 		return 1;
-	cmd = strtok_r(line, " \t\r", &save);
-	if (!cmd)
+	if (shell_cmd_parse(line, &c, err, sizeof(err)) < 0) {
+		sh->failed++;
+		printf("%s\n", err);
+		fflush(stdout);
 		return 0;
-	arg = strtok_r(NULL, " \t\r", &save);
-	if (!strcmp(cmd, "ivshmem")) {
+	}
+	if ((c.op == SHELL_SEND || c.op == SHELL_SENDFILE) &&
+	    sh->mode != IPM_MODE_MAILBOX) {
+		sh->failed++;
+		printf("%s needs mailbox mode (--mode mailbox)\n",
+		       c.op == SHELL_SEND ? "send" : "sendfile");
+		c.op = SHELL_NONE;
+	} else if (needs_server(c.op) && server_gone(sh)) {
+		report_failure(sh, c.op == SHELL_PING ? "ping" :
+			       c.op == SHELL_PEERS ? "list" : "send to",
+			       c.peer, -ENOTCONN);
+		c.op = SHELL_NONE;
+	}
+	switch (c.op) {
+	case SHELL_NONE:
+		break;
+	case SHELL_IVSHMEM:
 		cmd_ivshmem(sh);
-	} else if (!strcmp(cmd, "ivshmem_ipm_send")) {
-		if (!arg || parse_peer(arg, &peer) < 0)
-			printf("usage: ivshmem_ipm_send PEER\n");
-		else
-			report_send(sh, peer, 0, ipm_send(sh->ipm, 0, peer,
-							   NULL, 0));
-	} else if (!strcmp(cmd, "send") || !strcmp(cmd, "sendfile")) {
-		char *rest = save ? save + strspn(save, " \t") : NULL;
-
-		if (sh->mode != IPM_MODE_MAILBOX)
-			printf("%s needs mailbox mode (--mode mailbox)\n", cmd);
-		else if (!arg || parse_peer(arg, &peer) < 0 || !rest || !*rest)
-			printf("usage: %s PEER %s\n", cmd,
-			       cmd[4] ? "PATH" : "TEXT...");
-		else if (cmd[4])
-			cmd_sendfile(sh, peer, rest);
-		else
-			report_send(sh, peer, strlen(rest),
-				    ipm_send(sh->ipm, 1, peer, rest,
-					     strlen(rest)));
-	} else if (!strcmp(cmd, "peers")) {
+		break;
+	case SHELL_RING:
+		report_send(sh, c.peer, 0, ipm_send(sh->ipm, 0, c.peer, NULL, 0));
+		break;
+	case SHELL_SEND:
+		report_send(sh, c.peer, c.text_len,
+			    ipm_send(sh->ipm, 1, c.peer, c.text, c.text_len));
+		break;
+	case SHELL_SENDFILE:
+		cmd_sendfile(sh, c.peer, c.text);
+		break;
+	case SHELL_PEERS:
 		cmd_peers(sh);
-	} else if (!strcmp(cmd, "ping")) {
-		char *n = strtok_r(NULL, " \t\r", &save);
-		char *b = n ? strtok_r(NULL, " \t\r", &save) : NULL;
-		char *s = b ? strtok_r(NULL, " \t\r", &save) : NULL;
-		long count = n ? atol(n) : 100, size = b ? atol(b) : 0;
-
-		if (!arg || parse_peer(arg, &peer) < 0 || count < 1 ||
-		    count > 1000000 || size < 0 || size > PING_MAX ||
-		    (s && strcmp(s, "samples")))
-			printf("usage: ping PEER [1..1000000] [0..%d] "
-			       "[samples]\n", PING_MAX);
-		else
-			cmd_ping(sh, peer, count, size, s != NULL);
-	} else if (!strcmp(cmd, "pong")) {
-		if (arg && !strcmp(arg, "off")) {
-			sh->pong = 0;
-		} else if (!arg || parse_peer(arg, &peer) < 0) {
-			printf("usage: pong PEER|off\n");
-		} else {
-			sh->pong = 1;
-			sh->pong_peer = peer;
-		}
-	} else if (!strcmp(cmd, "wait")) {
-		serve_for(sh, arg ? atof(arg) : 1.0);
-	} else if (!strcmp(cmd, "help")) {
+		break;
+	case SHELL_PING:
+		cmd_ping(sh, &c);
+		break;
+	case SHELL_PONG:
+		sh->pong = 1;
+		sh->pong_peer = c.peer;
+		break;
+	case SHELL_PONG_OFF:
+		sh->pong = 0;
+		break;
+	case SHELL_WAIT:
+		serve_for(sh, c.wait_ms);
+		break;
+	case SHELL_HELP:
 		help();
-	} else if (!strcmp(cmd, "quit") || !strcmp(cmd, "exit")) {
+		break;
+	case SHELL_QUIT:
 		return 1;
-	} else {
-		printf("%s: command not found\n", cmd);
 	}
 	fflush(stdout);
 	return 0;
 }
 
-static void usage(FILE *f, const char *prog)
+static void usage(const char *prog)
 {
-	fprintf(f,
+	printf(
 "Usage: %s [OPTION]...\n"
 "The shell of Zephyr's \"IPM over IVSHMEM\" sample, for a host process\n"
 "(through the ivshmem server) or a Linux guest (its ivshmem PCI device).\n"
 "Commands come from stdin (a terminal gets line editing): type 'help'.\n"
 "\n"
 "  -h, --help           show this help and exit\n"
+"  -V, --version        show the version and exit\n"
 "  -S, --socket=PATH    the ivshmem server's socket (default " DEFAULT_SOCKET ")\n"
 "      --pci[=ADDR]     in a Linux guest, as root: use the ivshmem PCI device\n"
 "                       at ADDR (default: the first 1af4:1110 device) through\n"
 "                       VFIO, or sysfs when VFIO is unavailable (then mailbox\n"
 "                       mode only: arrivals are found by polling)\n"
-"  -n, --vectors=N      our doorbell vectors: as the server's -n (default 1);\n"
-"                       with --pci, the MSI-X vectors to use (default all)\n"
+"  -n, --vectors=N      our doorbell vectors, 1 to 64: as the server's -n\n"
+"                       (default 1); with --pci, the MSI-X vectors to use\n"
+"                       (default all)\n"
 "  -m, --mode=MODE      doorbell (Zephyr's ipm_ivshmem, no payload; default)\n"
 "                       or mailbox (payloads in shared memory)\n"
-"      --slots=N        mailbox: peer slots when laying out a new region\n"
-"                       (default 2)\n", prog);
+"      --slots=N        mailbox: peer slots when laying out a new region,\n"
+"                       2 to 64 (default 2)\n"
+"\n"
+"Exit status, at the end of input or 'quit': 0 when every command\n"
+"succeeded; 1 when one failed (a bad command or argument, a send that\n"
+"failed, no such peer) or the server closed the connection, or when the\n"
+"shell could not start; 2 on a usage error.\n", prog);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "vectors", required_argument, NULL, 'n' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -379,79 +444,85 @@ int main(int argc, char **argv)
 		{ "pci", optional_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *prog = cli_prog_name(argv[0], "ipm-shell");
 	struct ipm_config cfg = { .mode = IPM_MODE_DOORBELL };
 	const char *path = DEFAULT_SOCKET;
 	struct ivshm_transport *t;
-	struct shell sh = { 0 };
+	struct shell sh = { .prog = prog };
 	const char *pci_addr = NULL;
-	unsigned vectors = 0;
+	long vectors = 0, slots;
 	int c, rc, pci = 0;
 
-	while ((c = getopt_long(argc, argv, "hS:n:m:", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hVS:n:m:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			usage(stdout, argv[0]);
+			usage(prog);
+			return 0;
+		case 'V':
+			cli_print_version(prog);
 			return 0;
 		case 'S':
 			path = optarg;
 			break;
 		case 'n':
-			vectors = (unsigned)atoi(optarg);
-			if (vectors < 1 || vectors > 64) {
-				fprintf(stderr, "ipm-shell: -n: 1 to 64\n");
-				return 2;
-			}
+			if (cli_parse_long(optarg, 1, 64, &vectors) < 0)
+				return cli_usage_error(prog, "-n: '%s' is not "
+						       "a vector count from 1 "
+						       "to 64", optarg);
 			break;
 		case 'm':
-			if (!strcmp(optarg, "doorbell")) {
+			if (!strcmp(optarg, "doorbell"))
 				cfg.mode = IPM_MODE_DOORBELL;
-			} else if (!strcmp(optarg, "mailbox")) {
+			else if (!strcmp(optarg, "mailbox"))
 				cfg.mode = IPM_MODE_MAILBOX;
-			} else {
-				fprintf(stderr, "ipm-shell: --mode: doorbell or "
-					"mailbox\n");
-				return 2;
-			}
+			else
+				return cli_usage_error(prog, "--mode: '%s' is "
+						       "neither doorbell nor "
+						       "mailbox", optarg);
 			break;
 		case 'p':
 			pci = 1;
 			pci_addr = optarg;
 			break;
 		case 's':
-			cfg.slots = (unsigned)atoi(optarg);
-			if (cfg.slots < 2 || cfg.slots > 64) {
-				fprintf(stderr, "ipm-shell: --slots: 2 to 64\n");
-				return 2;
-			}
+			if (cli_parse_long(optarg, 2, 64, &slots) < 0)
+				return cli_usage_error(prog, "--slots: '%s' is "
+						       "not a slot count from "
+						       "2 to 64", optarg);
+			cfg.slots = (unsigned)slots;
 			break;
 		default:
-			usage(stderr, argv[0]);
-			return 2;
+			return cli_bad_option(prog, argv, c);
 		}
 	}
+	if (optind < argc)
+		return cli_usage_error(prog, "unexpected argument '%s'",
+				       argv[optind]);
 	if (pci) {
 		/* The transport tells on stderr which path it took, or why not. */
-		rc = ivshm_transport_pci_open(&t, pci_addr, vectors);
+		rc = ivshm_transport_pci_open(&t, pci_addr, (unsigned)vectors);
 		if (rc < 0)
 			return 1;
 	} else {
-		rc = ivshm_transport_host_open(&t, path, vectors ? vectors : 1,
-					       10000);
+		rc = ivshm_transport_host_open(&t, path, vectors ?
+					       (unsigned)vectors : 1, 10000);
 	}
 	if (rc < 0) {
-		fprintf(stderr, "ipm-shell: cannot join the server at %s: %s\n",
+		fprintf(stderr, "%s: cannot join the server at %s: %s\n", prog,
 			path, strerror(-rc));
 		return 1;
 	}
+	sh.t = t;
 	rc = ipm_open(&sh.ipm, t, &cfg);
 	if (rc < 0) {
-		fprintf(stderr, "ipm-shell: cannot open the %s IPM: %s\n",
+		fprintf(stderr, "%s: cannot open the %s IPM: %s\n", prog,
 			cfg.mode == IPM_MODE_MAILBOX ? "mailbox" : "doorbell",
 			strerror(-rc));
 		if (rc == -ENOTSUP && cfg.mode == IPM_MODE_DOORBELL)
-			fprintf(stderr, "ipm-shell: doorbell mode needs the "
+			fprintf(stderr, "%s: doorbell mode needs the "
 				"notifications this transport cannot give: "
-				"use --mode mailbox\n");
+				"use --mode mailbox\n", prog);
 		ivshm_transport_close(t);
 		return 1;
 	}
@@ -469,13 +540,18 @@ int main(int argc, char **argv)
 			break;
 		lineio_read(&sh.io, fds[0].revents);
 		rc = ipm_process(sh.ipm);
-		if (rc < 0 && rc != -EAGAIN) {
-			printf("ipm: %s\n", strerror(-rc));
-			if (rc == -ENOTCONN)
-				break;
+		if (rc < 0 && rc != -EAGAIN && rc != -ENOTCONN) {
+			fprintf(stderr, "%s: %s\n", prog, strerror(-rc));
+			sh.failed++;
 		}
+		/*
+		 * Say so as soon as the server hangs up; the commands that
+		 * follow fail, and the shell goes on to the end of its input
+		 * (a script's remaining lines are each answered).
+		 */
+		server_gone(&sh);
 	}
 	lineio_stop(&sh.io);
 	ipm_close(sh.ipm);
-	return 0;
+	return sh.failed || sh.gone ? 1 : 0;
 }

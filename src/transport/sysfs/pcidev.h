@@ -7,6 +7,7 @@
 #ifndef IVSHMEM_TRANSPORT_PCIDEV_H
 #define IVSHMEM_TRANSPORT_PCIDEV_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +19,13 @@
 #define PCIDEV_SYSFS "/sys/bus/pci/devices"
 #define PCIDEV_ADDR_LEN 32   /* "DDDD:BB:DD.F" and room to spare */
 #define PCIDEV_WHY_LEN 256
+/*
+ * What the guest transports say on stderr starts with the bare name of the
+ * program they run in (glibc's; e.g. "ipm-shell: using VFIO on ..."), as
+ * every message of the project's programs does: a library has no name of
+ * its own to print.
+ */
+#define PCIDEV_PROG program_invocation_short_name
 
 /* BAR0: the ivshmem registers (QEMU's docs/specs/ivshmem-spec.rst). */
 enum {

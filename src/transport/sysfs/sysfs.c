@@ -311,8 +311,9 @@ void pcidev_sysfs_announce(const struct ivshm_transport *t,
 {
 	const struct sysfs_transport *s = (const struct sysfs_transport *)t;
 
-	fprintf(stderr, "ivshmem: using sysfs %s on %s, no notifications: "
-		"polling the shared memory%s%s%s\n", s->shm_file, s->addr,
+	fprintf(stderr, "%s: using sysfs %s on %s, no notifications: "
+		"polling the shared memory%s%s%s\n", PCIDEV_PROG, s->shm_file,
+		s->addr,
 		why_not_vfio ? " (no VFIO: " : "",
 		why_not_vfio ? why_not_vfio : "", why_not_vfio ? ")" : "");
 }
@@ -325,8 +326,8 @@ int ivshm_transport_sysfs_open(struct ivshm_transport **out,
 	int rc = pcidev_sysfs_open(out, pci_addr, why, sizeof(why));
 
 	if (rc < 0) {
-		fprintf(stderr, "ivshmem: cannot use the PCI device: %s\n",
-			why);
+		fprintf(stderr, "%s: cannot use the PCI device: %s\n",
+			PCIDEV_PROG, why);
 		return rc;
 	}
 	pcidev_sysfs_announce(*out, NULL);

@@ -463,7 +463,7 @@ int ivshm_transport_vfio_open(struct ivshm_transport **out,
 	int rc = pcidev_vfio_open(out, pci_addr, vectors, why, sizeof(why));
 
 	if (rc < 0) {
-		fprintf(stderr, "ivshmem: cannot use VFIO: %s\n", why);
+		fprintf(stderr, "%s: cannot use VFIO: %s\n", PCIDEV_PROG, why);
 		return rc;
 	}
 	pcidev_vfio_announce(*out);
@@ -475,10 +475,10 @@ void pcidev_vfio_announce(const struct ivshm_transport *t)
 	const struct vfio_transport *v = (const struct vfio_transport *)t;
 
 	if (v->nirqs)
-		fprintf(stderr, "ivshmem: using VFIO on %s (MSI-X, %u "
-			"vector%s)\n", v->addr, v->nirqs,
+		fprintf(stderr, "%s: using VFIO on %s (MSI-X, %u "
+			"vector%s)\n", PCIDEV_PROG, v->addr, v->nirqs,
 			v->nirqs == 1 ? "" : "s");
 	else
-		fprintf(stderr, "ivshmem: using VFIO on %s (no MSI-X: "
-			"polling the shared memory)\n", v->addr);
+		fprintf(stderr, "%s: using VFIO on %s (no MSI-X: "
+			"polling the shared memory)\n", PCIDEV_PROG, v->addr);
 }
