@@ -2,9 +2,10 @@
 /*
  * ipm-bench: measure, print a table, or with --json one JSON object on
  * stdout (the table then goes to stderr). The format and its names are
- * described in bench-json.md (an interface: keep the names).
+ * described in docs/bench-json.md (an interface: keep the names).
  */
 #include "bench.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +29,7 @@ static const struct bench_def *const benches[] = {
 	&bench_vm,      /* last: its ratios use rtt.doorbell */
 };
 
-/* The targets of bench-json.md, checked at the end of every run. */
+/* The targets of docs/bench-json.md, checked at the end of every run. */
 static const struct target targets[] = {
 	{ "rtt.mailbox.block", 64, "rtt.eventfd", 0, 1, 1.15 },
 	{ "rtt.mailbox.poll", 64, "rtt.spin", 64, 1, 1.5 },
@@ -41,25 +42,29 @@ static const struct target targets[] = {
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quick", no_argument, NULL, 'q' },
 	{ "only", required_argument, NULL, 'o' },
 	{ "server", required_argument, NULL, 's' },
 	{ "no-pin", no_argument, NULL, 'P' },
-	{ "vm", no_argument, NULL, 'V' },
+	{ "vm", no_argument, NULL, 'V' + 256 },
 	{ "vm-images", required_argument, NULL, 'I' },
 	{ "vm-pings", required_argument, NULL, 'N' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static void usage(FILE *f, const char *prog)
+static void usage(const char *prog)
 {
+	FILE *f = stdout;
+
 	fprintf(f,
 "Usage: %s [OPTION]...\n"
 "Benchmark ivshmem-ipm: each figure next to a baseline measured in the same\n"
 "run. Prints a table, or with --json one JSON object on stdout.\n"
 "\n"
 "  -h, --help         show this help and exit\n"
+"  -V, --version      show the version and exit\n"
 "      --json         print the results as JSON on stdout; the table and the\n"
 "                     progress go to stderr\n"
 "      --quick        few iterations (for the test suite): the figures are\n"
@@ -77,11 +82,13 @@ static void usage(FILE *f, const char *prog)
 "                     the guests' images are DIR/ARCH, as made by\n"
 "                     tests/vm/build-guest.sh (default: ../vm from the\n"
 "                     directory of this program, the build tree's)\n"
-"      --vm-pings N   round trips per VM figure (default 2000, 30 with\n"
-"                     --quick)\n"
+"      --vm-pings N   round trips per VM figure, 1 to 1000000 (default\n"
+"                     2000, 30 with --quick)\n"
 "\n"
 "Exit status: 0, 1 when a figure failed, 2 on a usage error, 77 when the\n"
 "VM figures were asked for and cannot run here (no image, no QEMU).\n"
+"\n"
+"The JSON format: docs/bench-json.md in the source tree.\n"
 "\n"
 "Figures:", prog);
 	for (size_t i = 0; i < NBENCHES; i++) {
@@ -162,12 +169,19 @@ int main(int argc, char **argv)
 		.targets = targets,
 		.ntargets = sizeof(targets) / sizeof(targets[0]),
 	};
+	const char *prog = cli_prog_name(argv[0], "ipm-bench");
 	int json = 0, no_pin = 0, nonly = 0, failed = 0, ran = 0, opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+		long n;
+
 		switch (opt) {
 		case 'h':
-			usage(stdout, argv[0]);
+			usage(prog);
+			return 0;
+		case 'V':
+			cli_print_version(prog);
 			return 0;
 		case 'j':
 			json = 1;
@@ -176,11 +190,9 @@ int main(int argc, char **argv)
 			ctx.quick = 1;
 			break;
 		case 'o':
-			if (nonly == MAX_ONLY) {
-				fprintf(stderr, "%s: more than %d --only\n",
-					argv[0], MAX_ONLY);
-				return 2;
-			}
+			if (nonly == MAX_ONLY)
+				return cli_usage_error(prog, "more than %d "
+						       "--only", MAX_ONLY);
 			only[nonly++] = optarg;
 			break;
 		case 's':
@@ -189,31 +201,26 @@ int main(int argc, char **argv)
 		case 'P':
 			no_pin = 1;
 			break;
-		case 'V':
+		case 'V' + 256:
 			ctx.vm = 1;
 			break;
 		case 'I':
 			snprintf(images, sizeof(images), "%s", optarg);
 			break;
 		case 'N':
-			ctx.vm_pings = (unsigned)strtoul(optarg, NULL, 10);
-			if (ctx.vm_pings < 1 || ctx.vm_pings > 1000000) {
-				fprintf(stderr, "%s: --vm-pings: 1 to 1000000\n",
-					argv[0]);
-				return 2;
-			}
+			if (cli_parse_long(optarg, 1, 1000000, &n) < 0)
+				return cli_usage_error(prog, "--vm-pings: '%s' "
+						       "is not a count from 1 "
+						       "to 1000000", optarg);
+			ctx.vm_pings = (unsigned)n;
 			break;
 		default:
-			usage(stderr, argv[0]);
-			return 2;
+			return cli_bad_option(prog, argv, opt);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0],
-			argv[optind]);
-		usage(stderr, argv[0]);
-		return 2;
-	}
+	if (optind < argc)
+		return cli_usage_error(prog, "unexpected argument '%s'",
+				       argv[optind]);
 	ctx.only = only;
 	/* Asking for VM figures by name is asking for the VMs. */
 	for (int i = 0; i < nonly; i++)
@@ -222,11 +229,11 @@ int main(int argc, char **argv)
 	if (!server[0] && (rc = build_path(server, sizeof(server),
 					   "../src/server/ivshmem-server")) < 0) {
 		fprintf(stderr, "%s: cannot find ivshmem-server (use --server):"
-			" %s\n", argv[0], strerror(-rc));
+			" %s\n", prog, strerror(-rc));
 		return 2;
 	}
 	if (access(server, X_OK) < 0) {
-		fprintf(stderr, "%s: %s: %s (use --server)\n", argv[0], server,
+		fprintf(stderr, "%s: %s: %s (use --server)\n", prog, server,
 			strerror(errno));
 		return 2;
 	}
@@ -234,23 +241,21 @@ int main(int argc, char **argv)
 	if (!images[0] && (rc = build_path(images, sizeof(images),
 					   "../vm")) < 0) {
 		fprintf(stderr, "%s: cannot find the guest images (use "
-			"--vm-images): %s\n", argv[0], strerror(-rc));
+			"--vm-images): %s\n", prog, strerror(-rc));
 		return 2;
 	}
 	ctx.vm_images = images;
 	for (size_t i = 0; i < NBENCHES; i++)
 		ran |= bench_wanted(&ctx, benches[i]);
-	if (!ran) {
-		fprintf(stderr, "%s: no figure matches --only\n", argv[0]);
-		return 2;
-	}
+	if (!ran)
+		return cli_usage_error(prog, "no figure matches --only");
 	/* Before measuring anything: what cannot run here fails at once. */
 	for (size_t i = 0; i < NBENCHES; i++) {
 		const struct bench_def *b = benches[i];
 
 		if (b->check && bench_wanted(&ctx, b) && b->check(&ctx) < 0) {
 			fprintf(stderr, "%s: the %s figures cannot run here\n",
-				argv[0], b->name);
+				prog, b->name);
 			return 77;
 		}
 	}
@@ -270,7 +275,7 @@ int main(int argc, char **argv)
 	bench_set_cpus(ctx.cpus);
 	rc = bench_sys_init(&ctx);
 	if (rc < 0) {
-		fprintf(stderr, "%s: mkdtemp: %s\n", argv[0], strerror(-rc));
+		fprintf(stderr, "%s: mkdtemp: %s\n", prog, strerror(-rc));
 		return 1;
 	}
 	bench_log("ipm-bench %s: %d CPUs, %s, server %s%s", IVSHMEM_VERSION,
