@@ -6,7 +6,8 @@
 # crash-* files), never into the source tree: copy a crash into the
 # target's corpus folder by hand, as a regression input, once it is fixed.
 set -eu
-build=$1
+# Absolute: each target runs in its own output folder.
+build=$(cd "$1" && pwd)
 secs=$2
 shift 2
 list="$build/fuzzers.txt"

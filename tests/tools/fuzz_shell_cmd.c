@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(c.text >= line && c.text + c.text_len <= line + size &&
 		      c.text_len > 0 && strlen(c.text) == c.text_len,
 		      "text outside the line or untrimmed");
-		CHECK(!strchr(" \t\r", c.text[0]) &&
-		      !strchr(" \t\r", c.text[c.text_len - 1]), "untrimmed");
+		CHECK(!strchr(" \t\r\n\v\f", c.text[0]) &&
+		      !strchr(" \t\r\n\v\f", c.text[c.text_len - 1]), "untrimmed");
 		break;
 	case SHELL_PING:
 		CHECK(c.count >= 1 && c.count <= SHELL_PING_COUNT_MAX &&

@@ -7,7 +7,8 @@
 #include "cli.h"
 #include "cmd.h"
 
-#define SEP " \t\r"
+/* Blanks between words; lineio passes no newline, but a caller might. */
+#define SEP " \t\r\n\v\f"
 
 static int parse_peer(const char *s, uint32_t *peer)
 {
