@@ -2,10 +2,10 @@
 /*
  * bench-json-check [--only PREFIX]... [--vm-n N] PROGRAM [ARG]...: run
  * PROGRAM (ipm-bench --json ...) and check that it exits 0 and that its
- * stdout is exactly one JSON object of the structure of bench-json.md, with
- * every figure it requires (once per size and peer count, in the right
- * unit, with its ratio to its baseline where ipm-bench gives one) and the
- * four targets.
+ * stdout is exactly one JSON object of the structure of docs/bench-json.md,
+ * with every figure it requires (once per size and peer count, in the
+ * right unit, with its ratio to its baseline where ipm-bench gives one)
+ * and the four targets.
  *
  *   --only PREFIX  PROGRAM ran with these --only: only the required figures
  *                  whose names start with one must be there, and a target

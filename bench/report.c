@@ -187,7 +187,7 @@ static void print_targets(struct report *r, const struct report_meta *m,
 
 	if (!m || !m->ntargets)
 		return;
-	fprintf(f, "\nTARGETS (bench-json.md; ratios of p50 or MB/s, this "
+	fprintf(f, "\nTARGETS (docs/bench-json.md; ratios of p50 or MB/s, this "
 		"run)\n");
 	for (size_t i = 0; i < m->ntargets; i++) {
 		const struct target *t = &m->targets[i];
