@@ -102,6 +102,14 @@ FAKE_UID=1000 MISSING="spin" deps_run
 deps_run --bogus
 [ $rc -eq 2 ] || fail "a bad option: rc $rc"
 
+# Not Debian (no dpkg-query): says so, installs nothing, does not fail.
+mkdir "$dir/nodeb"
+for t in sh env cat grep sed id; do ln -s "$(command -v $t)" "$dir/nodeb/$t"; done
+rc=0
+env PATH="$dir/nodeb" sh "$deps" --demo >"$dir/out" 2>&1 || rc=$?
+[ $rc -eq 0 ] && grep -q "not a Debian system" "$dir/out" ||
+	fail "without dpkg-query: rc $rc: $(cat "$dir/out")"
+
 # Every package build-qemu-ref.sh checks for is in the list.
 list=$(sed -n '/^DEMO_PKGS=/,/^# procps/p' "$deps")
 for p in $(sed -n '/^PKGS="/,/"$/p' "$src/tests/interop/build-qemu-ref.sh" |
