@@ -278,8 +278,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: mkdtemp: %s\n", prog, strerror(-rc));
 		return 1;
 	}
-	bench_log("ipm-bench %s: %d CPUs, %s, server %s%s", IVSHMEM_VERSION,
-		  ctx.cpus, ctx.pinned ? "pinned" : "not pinned", server,
+	bench_log("%s %s: %d %s, %s, server %s%s", prog, IVSHMEM_VERSION,
+		  ctx.cpus, cli_plural((unsigned long)ctx.cpus, "CPU", "CPUs"),
+		  ctx.pinned ? "pinned" : "not pinned", server,
 		  ctx.quick ? ", quick" : "");
 	if (ctx.pinned)
 		bench_log("bench on CPU %d, helpers on the %s", ctx.bench_cpu,
@@ -292,7 +293,7 @@ int main(int argc, char **argv)
 			continue;
 		rc = b->run(&ctx);
 		if (rc < 0) {
-			bench_log("ipm-bench: %s failed: %s", b->name,
+			bench_log("%s: %s failed: %s", prog, b->name,
 				  strerror(-rc));
 			failed = 1;
 		}
