@@ -355,9 +355,12 @@ static int run(char *line, void *ctx)
 		printf("%s needs mailbox mode (--mode mailbox)\n",
 		       c.op == SHELL_SEND ? "send" : "sendfile");
 		c.op = SHELL_NONE;
+	} else if (c.op == SHELL_PEERS && server_gone(sh)) {
+		sh->failed++;
+		printf("peers: not connected (the server is gone)\n");
+		c.op = SHELL_NONE;
 	} else if (needs_server(c.op) && server_gone(sh)) {
-		report_failure(sh, c.op == SHELL_PING ? "ping" :
-			       c.op == SHELL_PEERS ? "list" : "send to",
+		report_failure(sh, c.op == SHELL_PING ? "ping" : "send to",
 			       c.peer, -ENOTCONN);
 		c.op = SHELL_NONE;
 	}
