@@ -103,7 +103,16 @@ if [ $demo = 0 ] && [ "$(dpkg --print-architecture 2>/dev/null)" != $FOREIGN_ARC
 	need_arch=1
 fi
 
-if [ -z "$missing" ] && [ $need_src = 0 ] && [ $need_arch = 0 ]; then
+# A source index that knows qemu (a deb-src source added without an update
+# has none yet).
+need_index=0
+if [ $demo = 0 ] &&
+   ! apt-cache showsrc --only-source qemu 2>/dev/null | grep -q '^Package:'; then
+	need_index=1
+fi
+
+if [ -z "$missing" ] && [ $need_src = 0 ] && [ $need_arch = 0 ] &&
+   [ $need_index = 0 ]; then
 	[ $dry = 1 ] && say "nothing to do"
 	exit 0
 fi
@@ -112,6 +121,7 @@ if [ $root = 0 ]; then
 	what=${missing:+" Debian packages:$missing"}
 	[ $need_src = 1 ] && what="$what${what:+;} a deb-src apt source for $codename"
 	[ $need_arch = 1 ] && what="$what${what:+;} dpkg architecture $FOREIGN_ARCH"
+	[ $need_index = 1 ] && what="$what${what:+;} apt's source index (apt-get update)"
 	flag=
 	[ $demo = 1 ] && flag=" --demo"
 	say "missing:$what (as root: $0$flag)"

@@ -36,6 +36,8 @@ cat >"$dir/bin/apt-get" <<'FAKE'
 echo "apt-get $*" >>"$LOG"
 FAKE
 printf '#!/bin/sh\necho "${FAKE_UID:-0}"\n' >"$dir/bin/id"
+# apt-cache showsrc qemu: known unless $NO_INDEX
+printf '#!/bin/sh\n[ -n "$NO_INDEX" ] || echo "Package: qemu"\n' >"$dir/bin/apt-cache"
 chmod +x "$dir/bin/"*
 
 # deps_run ARGS...: run install-deps.sh with the fakes; output in $out, $rc
@@ -44,7 +46,7 @@ deps_run() {
 	rc=0
 	env PATH="$dir/bin:$PATH" LOG="$dir/log" MISSING="${MISSING:-}" \
 		FOREIGN="${FOREIGN-arm64}" SRC_CODENAME="${SRC_CODENAME-x}" \
-		FAKE_UID="${FAKE_UID:-0}" \
+		FAKE_UID="${FAKE_UID:-0}" NO_INDEX="${NO_INDEX:-}" \
 		IVSHMEM_APT_SRC_LIST="$dir/ivshmem-ipm-src.sources" \
 		sh "$deps" "$@" >"$dir/out" 2>&1 || rc=$?
 	out=$(cat "$dir/out")
@@ -90,6 +92,11 @@ fi
 has "$out" "install-deps: adding architecture arm64" || fail "full: does not say it adds arm64: $out"
 has "$log" "dpkg --add-architecture arm64" || fail "full: no dpkg --add-architecture: $log"
 rm -f "$dir/ivshmem-ipm-src.sources"
+
+# Only the source index missing (deb-src added, never updated): updated.
+NO_INDEX=1 deps_run
+[ $rc -eq 0 ] && has "$log" "update" && ! has "$log" "install" ||
+	fail "no source index: rc $rc, ran '$log'"
 
 # Not root: lists what is missing; --demo fails (the build cannot go on).
 FAKE_UID=1000 MISSING="libedit-dev" deps_run --demo
