@@ -75,7 +75,7 @@ has "$out" "would run: apt-get -q -o DPkg::Lock::Timeout=600 install -y --no-ins
 	fail "--dry-run does not show the install: $out"
 
 # Everything: the test packages, a deb-src source and arm64, each said.
-MISSING="spin meson systemd" FOREIGN= SRC_CODENAME= deps_run
+MISSING="spin meson systemd" FOREIGN='' SRC_CODENAME='' deps_run
 [ $rc -eq 0 ] || fail "full: rc $rc: $out"
 for p in spin meson systemd; do
 	printf '%s\n' "$out" | grep -q "^install-deps: installing.* $p\( \|$\)" ||
