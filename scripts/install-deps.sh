@@ -33,8 +33,9 @@ TEST_PKGS="
 	gnuplot-nox"
 # procps util-linux file: ps, flock, setpriv, file (tests, fixtures)
 # clang libclang-rt-14-dev: make check-asan, make fuzz (libFuzzer), TSan
-# qemu-system-*: the qtest and VM tests
-# gcc-aarch64-linux-gnu ... kmod: the VM guests (tests/vm)
+# qemu-system-*: the qtest, VM and bare-metal tests
+# gcc-aarch64-linux-gnu ... kmod: the VM guests (tests/vm) and the
+#   bare-metal guest (guests/baremetal)
 # ninja-build ... xz-utils: QEMU's reference tools from Debian's source
 #   (tests/interop/build-qemu-ref.sh)
 # spin: the Promela model of the mailbox queue (label model)
