@@ -54,8 +54,11 @@ int vmg_parse_ping(const char *out, unsigned n, struct stats *st)
 			if (rc < 0)
 				return rc;
 		} else if (!strncmp(p, "ping peer ", strlen("ping peer "))) {
-			/* The summary, or "round trip K: error". */
-			if (sscanf(p, "ping peer %u: %ld round trips of", &peer,
+			/*
+			 * The summary ("N round trips of", "1 round trip
+			 * of"), or "round trip K: error".
+			 */
+			if (sscanf(p, "ping peer %u: %ld round trip", &peer,
 				   &count) != 2)
 				return -EIO;
 			summary = count;

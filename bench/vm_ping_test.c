@@ -42,6 +42,11 @@ int main(void)
 	      (unsigned long long)sum.max);
 	stats_free(&st);
 
+	/* One round trip: the summary says so in the singular. */
+	CHECK(parse("ping ns: 7\nping peer 1: 1 round trip of 0 bytes: min "
+		    "0.0 us\n", 1, &st) == 0, "one round trip rejected");
+	stats_free(&st);
+
 	/* Counts that do not match what was asked. */
 	rejects(good, 17, -EPROTO);
 	rejects("ping ns: 1 2\nping peer 1: 3 round trips of 0 bytes\n", 3,
