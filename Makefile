@@ -65,6 +65,15 @@ check-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE vm
 
+# The threaded tests (label tsan) built by clang with ThreadSanitizer, as
+# .ci/run runs them.
+check-tsan: deps
+	$(call configure,$(TSAN_BUILD),-DIVSHMEM_TSAN=ON $(CMAKE_FLAGS),CC=clang)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && \
+		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		ctest -L tsan --output-on-failure -j $(JOBS) --timeout 600
+
 # Every fuzz target under libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS
 # each; findings land in $(FUZZ_BUILD)/fuzz/NAME/.
 fuzz: deps
