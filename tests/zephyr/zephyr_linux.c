@@ -62,7 +62,7 @@ int main(void)
 	VM_CHECK(&lx, rc == 0 && out[0] >= '0' && out[0] <= '9',
 		 "no peer id from ipm-shell --pci: %s", out);
 	lid = (unsigned)atoi(out);
-	vm_run(&lx, "ipm-shell --pci -m doorbell", "ivshmem: using VFIO on ",
+	vm_run(&lx, "ipm-shell --pci -m doorbell", "ipm-shell: using VFIO on ",
 	       CMD_TIMEOUT);
 	vm_run(&lx, "", "uart:~$ ", CMD_TIMEOUT);
 
