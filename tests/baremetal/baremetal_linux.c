@@ -89,7 +89,7 @@ int main(void)
 	fprintf(stderr, "Linux aarch64 guest up in %.1f s (%s)\n",
 		lx.boot_ns / 1e9, lx.accel);
 	lid = linux_id(&lx);
-	vm_run(&lx, "ipm-shell --pci -m doorbell", "ivshmem: using VFIO on ",
+	vm_run(&lx, "ipm-shell --pci -m doorbell", "ipm-shell: using VFIO on ",
 	       CMD_TIMEOUT);
 	vm_run(&lx, "", LINUX_PROMPT, CMD_TIMEOUT);
 
