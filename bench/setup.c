@@ -473,8 +473,8 @@ static int run_connect(struct bench_ctx *ctx, struct side *ours,
 	}
 	if (rc < 0)
 		return rc;
-	bench_log("  %d peers joined in %.1f s", r->peers,
-		  (double)(bench_now_ns() - t0) / 1e9);
+	bench_log("  %d %s joined in %.1f s", r->peers,
+		  r->peers == 1 ? "peer" : "peers", (double)(bench_now_ns() - t0) / 1e9);
 	for (unsigned i = 0; !rc && i < warmup + iters; i++) {
 		for (int k = 0; k < 2 && !rc; k++) {
 			uint64_t ns;
@@ -622,8 +622,9 @@ static int run(struct bench_ctx *ctx)
 		}
 	}
 	for (size_t i = 0; !rc && i < NROUNDS; i++) {
-		bench_log("setup.connect: ivshmem_connect with %d peers joined%s",
-			  rounds[i].peers, qemu.path &&
+		bench_log("setup.connect: ivshmem_connect with %d %s joined%s",
+			  rounds[i].peers,
+			  rounds[i].peers == 1 ? "peer" : "peers", qemu.path &&
 			  rounds[i].peers <= QEMU_MAX_PEERS ?
 			  ", ours and QEMU's in turn" : "");
 		rc = run_connect(ctx, &ours, &qemu, &rounds[i], base);
