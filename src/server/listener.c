@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -164,6 +165,7 @@ int listener_open(struct listener *l, const struct server_config *cfg,
 		goto fail_path;
 	}
 	snprintf(l->path, sizeof(l->path), "%s", cfg->socket_path);
+	snprintf(l->name, sizeof(l->name), "%s", cfg->socket_path);
 	l->dev = st.st_dev;
 	l->ino = st.st_ino;
 	return 0;
@@ -173,6 +175,48 @@ fail_fd:
 	close(l->fd);
 	l->fd = -1;
 	return rc;
+}
+
+int listener_adopt(struct listener *l, int fd, const struct server_config *cfg,
+		   int *differs, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(int), salen = sizeof(sa);
+	int domain = -1, type = -1, acc = 0, flags;
+
+	l->fd = -1;
+	l->path[0] = '\0';
+	*differs = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 ||
+	    domain != AF_UNIX || type != SOCK_STREAM || !acc) {
+		snprintf(err, errlen, "the socket passed by the service "
+			 "manager (fd %d) is not a listening AF_UNIX stream "
+			 "socket (ListenStream= with a path is needed)", fd);
+		return -ENOTSOCK;
+	}
+	memset(&sa, 0, sizeof(sa));
+	if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0 &&
+	    salen > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
+		snprintf(l->name, sizeof(l->name), "%.*s",
+			 (int)(salen - offsetof(struct sockaddr_un, sun_path)),
+			 sa.sun_path);
+		*differs = strcmp(l->name, cfg->socket_path) != 0;
+	} else {
+		/* Abstract or unnamed: -S is all we have to go by. */
+		snprintf(l->name, sizeof(l->name), "%s", cfg->socket_path);
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "fcntl on the passed socket: %s",
+			 strerror(errno));
+		return rc;
+	}
+	l->fd = fd;
+	return 0;
 }
 
 void listener_close(struct listener *l)

@@ -4,13 +4,34 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	/*
+	 * systemd sets JOURNAL_STREAM=DEV:INO of the stream it connected to
+	 * stderr; a child whose stderr was redirected inherits the variable,
+	 * so it counts only while stderr is still that stream.
+	 */
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(struct log_sink *log, int level)
 {
 	log->level = level;
 	log->use_syslog = 0;
-	/* systemd sets JOURNAL_STREAM when stderr is connected to journald. */
-	log->journal = getenv("JOURNAL_STREAM") != NULL;
+	log->journal = log_stderr_is_journal();
 }
 
 void log_to_syslog(struct log_sink *log)

@@ -16,6 +16,8 @@ struct log_sink {
 };
 
 void log_init(struct log_sink *log, int level);
+/* JOURNAL_STREAM names stderr's device and inode (sd-daemon(3)). */
+int log_stderr_is_journal(void);
 /* Switch to syslog, e.g. after daemonizing. */
 void log_to_syslog(struct log_sink *log);
 

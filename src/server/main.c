@@ -9,11 +9,14 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
+#include "ctl.h"
 #include "listener.h"
+#include "sd.h"
 #include "log.h"
 #include "server.h"
 #include "shm.h"
@@ -194,6 +197,55 @@ static int on_signals(const struct log_sink *log, struct server *srv,
 	return stop;
 }
 
+/*
+ * The control socket beside the main one, with its owner, group and mode
+ * (under socket activation: those of the socket file systemd made).
+ */
+static int open_ctl_socket(struct listener *ctl, const struct listener *lis,
+			   const struct server_config *cfg, int activated,
+			   char *err, size_t errlen)
+{
+	struct server_config c = *cfg;
+	char path[sizeof(lis->name) + sizeof(CTL_SUFFIX)];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", lis->name, CTL_SUFFIX);
+	c.socket_path = path;
+	if (activated && stat(lis->name, &st) == 0) {
+		c.socket_mode = st.st_mode & 07777;
+		c.socket_uid = st.st_uid == geteuid() ? (uid_t)-1 : st.st_uid;
+		c.socket_gid = st.st_gid == getegid() ? (gid_t)-1 : st.st_gid;
+	}
+	return listener_open(ctl, &c, err, errlen);
+}
+
+/* STATUS= for the service manager, e.g. "serving 3 peers, ...". */
+static void notify_status(struct server *srv, const struct server_config *cfg,
+			  const char *region, const char *first)
+{
+	struct server_stats st;
+	char size[32], msg[256];
+
+	server_get_stats(srv, &st);
+	size_format(cfg->shm_size, size, sizeof(size));
+	snprintf(msg, sizeof(msg), "%sSTATUS=serving %u %s, %u %s, %s %s",
+		 first, st.peers, cli_plural(st.peers, "peer", "peers"),
+		 cfg->vectors, cli_plural(cfg->vectors, "vector", "vectors"),
+		 size, region);
+	sd_notify_state(msg);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* STATUS= at most once a second, however fast peers come and go. */
+#define STATUS_INTERVAL_MS 1000
+
 static void describe_shm(const struct server_config *cfg,
 			 const struct shm_region *shm, char *buf, size_t len)
 {
@@ -209,7 +261,13 @@ int main(int argc, char **argv)
 {
 	struct server_config cfg;
 	struct shm_region shm = { .fd = -1, .lock_fd = -1 };
-	struct listener lis = { .fd = -1 };
+	struct listener lis = { .fd = -1 }, ctl_lis = { .fd = -1 };
+	struct ctl *ctl = NULL;
+	struct ctl_info info;
+	struct server_stats st;
+	unsigned long last_events = 0;
+	int64_t status_due = -1;
+	int activated, differs;
 	struct server *srv = NULL;
 	struct log_sink log;
 	char err[512], size[32], what[300];
@@ -221,8 +279,18 @@ int main(int argc, char **argv)
 	log_init(&log, cfg.verbosity < 0 ? LOG_WARNING :
 		       cfg.verbosity == 0 ? LOG_INFO : LOG_DEBUG);
 
+	activated = sd_listen_fds_get(1);
+	if (activated < 0 || activated > 1) {
+		log_err(&log, "socket activation: %s",
+			activated < 0 ? "malformed LISTEN_FDS/LISTEN_PID" :
+			"more than one socket passed (one ListenStream= "
+			"is served)");
+		return 1;
+	}
 	/* Nothing is touched before we know the socket path is ours. */
-	if (listener_check(&cfg, &stale, err, sizeof(err)) < 0) {
+	stale = 0;
+	if (!activated &&
+	    listener_check(&cfg, &stale, err, sizeof(err)) < 0) {
 		log_err(&log, "%s", err);
 		return 1;
 	}
@@ -236,11 +304,24 @@ int main(int argc, char **argv)
 		log_err(&log, "%s", err);
 		return 1;
 	}
-	if (listener_open(&lis, &cfg, err, sizeof(err)) < 0) {
+	if (activated) {
+		rc = listener_adopt(&lis, SD_LISTEN_FDS_START, &cfg, &differs,
+				    err, sizeof(err));
+		if (rc == 0 && differs)
+			log_warn(&log, "the socket passed by the service "
+				 "manager is bound to %s, not %s (-S): "
+				 "serving it", lis.name, cfg.socket_path);
+	} else {
+		rc = listener_open(&lis, &cfg, err, sizeof(err));
+	}
+	if (rc < 0) {
 		log_err(&log, "%s", err);
 		rc = 1;
 		goto out;
 	}
+	if (open_ctl_socket(&ctl_lis, &lis, &cfg, activated, err,
+			    sizeof(err)) < 0)
+		log_warn(&log, "no control socket (ivshmem-ctl): %s", err);
 	if (stale)
 		log_info(&log, "replaced the stale socket %s", lis.path);
 	if (!cfg.foreground) {
@@ -274,21 +355,64 @@ int main(int argc, char **argv)
 	}
 	size_format(cfg.shm_size, size, sizeof(size));
 	describe_shm(&cfg, &shm, what, sizeof(what));
-	log_info(&log, "listening on %s: %s of shared memory, %s, %u %s",
-		 lis.path, size, what, cfg.vectors,
-		 cli_plural(cfg.vectors, "vector", "vectors"));
+	info = (struct ctl_info){
+		.version = IVSHMEM_VERSION,
+		.socket_path = lis.name,
+		.region = cfg.shm_name ? "posix-shm" :
+			  cfg.shm_dir ? "file" : "memfd",
+		.region_size = cfg.shm_size,
+		.vectors = cfg.vectors,
+		.activated = activated,
+	};
+	if (ctl_lis.fd >= 0) {
+		rc = ctl_create(&ctl, ctl_lis.fd, srv, &info, &log);
+		if (rc < 0)
+			log_warn(&log, "no control socket: %s", strerror(-rc));
+	}
+	log_info(&log, "listening on %s%s: %s of shared memory, %s, %u %s",
+		 lis.name, activated ? " (socket activation)" : "", size, what,
+		 cfg.vectors, cli_plural(cfg.vectors, "vector", "vectors"));
+	notify_status(srv, &cfg, what, "READY=1\n");
 	for (;;) {
-		rc = server_step(srv, -1);
+		int timeout = ctl ? ctl_timeout_ms(ctl) : -1;
+
+		if (status_due >= 0) {
+			int64_t left = status_due - mono_ms();
+			int t = left < 0 ? 0 : (int)left;
+
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+		rc = server_step(srv, timeout);
 		if (rc < 0) {
 			rc = 1;
 			break;
 		}
-		if (rc > 0 && on_signals(&log, srv, &cfg, stop_fd)) {
+		if (ctl && ((rc & SERVER_STEP_WATCH) ||
+			    ctl_timeout_ms(ctl) == 0))
+			ctl_handle(ctl);
+		server_get_stats(srv, &st);
+		if (st.joins + st.left + st.refused + st.disc[0] +
+		    st.disc[1] + st.disc[2] != last_events) {
+			last_events = st.joins + st.left + st.refused +
+				      st.disc[0] + st.disc[1] + st.disc[2];
+			if (status_due < 0)
+				status_due = mono_ms() + STATUS_INTERVAL_MS;
+		}
+		if (status_due >= 0 && mono_ms() >= status_due) {
+			notify_status(srv, &cfg, what, "");
+			status_due = -1;
+		}
+		if ((rc & SERVER_STEP_STOP) &&
+		    on_signals(&log, srv, &cfg, stop_fd)) {
 			rc = 0;
 			break;
 		}
 	}
+	sd_notify_state("STOPPING=1");
 out:
+	ctl_destroy(ctl);
+	listener_close(&ctl_lis);
 	server_destroy(srv);
 	listener_close(&lis);
 	shm_region_destroy(&shm);

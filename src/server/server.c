@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sendq.h"
@@ -43,6 +44,10 @@
 struct peer {
 	int sock;
 	int id;
+	pid_t pid;             /* SO_PEERCRED at connect (-1: unknown) */
+	uid_t uid;
+	gid_t gid;
+	int64_t joined;        /* CLOCK_REALTIME seconds */
 	uint64_t seq;          /* join order, from 1 */
 	int doomed;            /* leaving at the end of this loop turn */
 	int blocked;           /* socket full: waiting for EPOLLOUT */
@@ -76,6 +81,10 @@ struct server {
 	char listen_tag, stop_tag; /* epoll cookies */
 	int listen_paused;         /* out of fds: not accepting for now */
 	unsigned long dropped;     /* connections gone before they were served */
+	int watch_fd;              /* reported to the caller (-1: none) */
+	char watch_tag;
+	unsigned long joins, leaves, refused;
+	unsigned long disc[SERVER_DISC_MAX];
 };
 
 static void pause_listening(struct server *s, int pause)
@@ -94,11 +103,16 @@ static void pause_listening(struct server *s, int pause)
 			 "peers until one leaves");
 }
 
-static void doom(struct server *s, struct peer *p, const char *why, int err)
+static void doom(struct server *s, struct peer *p, enum server_disc reason,
+		 const char *why, int err)
 {
 	if (p->doomed)
 		return;
 	p->doomed = 1;
+	if (reason == SERVER_DISC_MAX)
+		s->leaves++;
+	else
+		s->disc[reason]++;
 	p->doom_next = s->doomed;
 	s->doomed = p;
 	if (err)
@@ -180,7 +194,7 @@ static void flush(struct server *s, struct peer *p)
 		if (rc == 0)
 			return;
 		if (rc < 0) {
-			doom(s, p, "queueing a message", ENOMEM);
+			doom(s, p, SERVER_DISC_ERROR, "queueing a message", ENOMEM);
 			return;
 		}
 		rc = sendq_flush(&p->stage, p->sock);
@@ -190,9 +204,9 @@ static void flush(struct server *s, struct peer *p)
 				log_debug(s->log, "peer %d: socket full", p->id);
 		}
 		else if (rc == -EPIPE || rc == -ECONNRESET)
-			doom(s, p, "left", 0);
+			doom(s, p, SERVER_DISC_MAX, "left", 0);
 		else if (rc < 0)
-			doom(s, p, "send", -rc);
+			doom(s, p, SERVER_DISC_ERROR, "send", -rc);
 	}
 }
 
@@ -230,6 +244,28 @@ static void free_peer(const struct server *s, struct peer *p)
 	free(p);
 }
 
+/* Who connected, as the kernel saw it at connect() (SO_PEERCRED). */
+static void peer_creds(struct peer *p)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	struct timespec now;
+
+	if (getsockopt(p->sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 &&
+	    len == sizeof(uc)) {
+		p->pid = uc.pid;
+		p->uid = uc.uid;
+		p->gid = uc.gid;
+	} else {
+		/* Not a UNIX socket (the fuzzer's pairs are): unknown. */
+		p->pid = -1;
+		p->uid = (uid_t)-1;
+		p->gid = (gid_t)-1;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	p->joined = now.tv_sec;
+}
+
 void server_add_peer(struct server *s, int sock)
 {
 	const unsigned nvec = s->cfg->vectors;
@@ -244,23 +280,27 @@ void server_add_peer(struct server *s, int sock)
 		log_warn(s->log, "refused a peer: %u %s already, the "
 			 "--max-peers limit", s->npeers,
 			 s->npeers == 1 ? "peer" : "peers");
+		s->refused++;
 		close(sock);
 		return;
 	}
 	id = alloc_id(s);
 	if (id < 0) {
 		log_warn(s->log, "refused a peer: all peer ids are in use");
+		s->refused++;
 		close(sock);
 		return;
 	}
 	p = calloc(1, sizeof(*p) + nvec * sizeof(p->vec[0]));
 	if (!p) {
 		log_err(s->log, "refused a peer: out of memory");
+		s->refused++;
 		close(sock);
 		return;
 	}
 	p->sock = sock;
 	p->id = id;
+	peer_creds(p);
 	for (unsigned v = 0; v < nvec; v++) {
 		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
@@ -271,6 +311,7 @@ void server_add_peer(struct server *s, int sock)
 				 efd < 0 ? strerror(errno) : "out of memory");
 			if (efd >= 0)
 				close(efd);
+			s->refused++;
 			free_peer(s, p);
 			return;
 		}
@@ -290,6 +331,7 @@ void server_add_peer(struct server *s, int sock)
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
 		log_err(s->log, "refused peer %d: epoll_ctl: %s", id,
 			strerror(errno));
+		s->refused++;
 		free_peer(s, p);
 		return;
 	}
@@ -302,9 +344,11 @@ void server_add_peer(struct server *s, int sock)
 	s->tail = p;
 	s->by_id[id] = p;
 	s->npeers++;
-	log_info(s->log, "peer %d joined (%u %s, %u %s)", id, nvec,
-		 nvec == 1 ? "vector" : "vectors", s->npeers,
-		 s->npeers == 1 ? "peer" : "peers");
+	s->joins++;
+	log_info(s->log, "peer %d joined (pid %d, uid %u, gid %u; %u %s, "
+		 "%u %s)", id, (int)p->pid, (unsigned)p->uid,
+		 (unsigned)p->gid, nvec, nvec == 1 ? "vector" : "vectors",
+		 s->npeers, s->npeers == 1 ? "peer" : "peers");
 	/*
 	 * The newcomer's setup first: it is what it waits for. The others
 	 * hear of it at the end of the turn, once this turn's hang-ups are
@@ -339,9 +383,9 @@ static void remove_peer(struct server *s, struct peer *p)
 			log_warn(s->log, "peer %d disconnected: %zu leave "
 				 "notices unread, it stopped reading (see "
 				 "--max-backlog)", o->id, o->leaves.len + 1);
-			doom(s, o, "stalled", 0);
+			doom(s, o, SERVER_DISC_STALLED, "stalled", 0);
 		} else if (idq_push(&o->leaves, p->id) < 0) {
-			doom(s, o, "queueing a message", ENOMEM);
+			doom(s, o, SERVER_DISC_ERROR, "queueing a message", ENOMEM);
 		}
 	}
 	s->need_pass = 1;
@@ -392,6 +436,7 @@ static int refuse_for_fds(struct server *s, int err)
 		pause_listening(s, 1);
 	if (fd < 0)
 		return 0;
+	s->refused++;
 	log_warn(s->log, "refused a peer: %s", strerror(err));
 	return !s->listen_paused;
 }
@@ -426,12 +471,12 @@ static void peer_readable(struct server *s, struct peer *p)
 	ssize_t n = recv(p->sock, buf, sizeof(buf), MSG_DONTWAIT);
 
 	if (n > 0)
-		doom(s, p, "sent data, which the protocol does not allow: "
+		doom(s, p, SERVER_DISC_SENT_DATA, "sent data, which the protocol does not allow: "
 		     "disconnected", 0);
 	else if (n == 0 || errno == ECONNRESET)
-		doom(s, p, "left", 0);
+		doom(s, p, SERVER_DISC_MAX, "left", 0);
 	else if (errno != EAGAIN && errno != EINTR)
-		doom(s, p, "recv", errno);
+		doom(s, p, SERVER_DISC_ERROR, "recv", errno);
 }
 
 int server_create(struct server **out, const struct server_config *cfg,
@@ -449,6 +494,7 @@ int server_create(struct server **out, const struct server_config *cfg,
 	s->trace = cfg->verbosity >= 2;
 	s->listen_fd = listen_fd;
 	s->stop_fd = stop_fd;
+	s->watch_fd = -1;
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	dup_fd = fcntl(shm_fd, F_DUPFD_CLOEXEC, 0);
@@ -485,7 +531,7 @@ fail:
 int server_step(struct server *s, int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	int n, want_accept = 0, stop = 0;
+	int n, want_accept = 0, stop = 0, watch = 0;
 
 	n = epoll_wait(s->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0) {
@@ -502,6 +548,10 @@ int server_step(struct server *s, int timeout_ms)
 			stop = 1;   /* after the rest: edges are not repeated */
 			continue;
 		}
+		if (tag == &s->watch_tag) {
+			watch = SERVER_STEP_WATCH;
+			continue;
+		}
 		if (tag == &s->listen_tag) {
 			want_accept = 1;
 			continue;
@@ -512,7 +562,7 @@ int server_step(struct server *s, int timeout_ms)
 				     EPOLLERR))
 			peer_readable(s, p);
 		if (!p->doomed && (evs[i].events & EPOLLHUP))
-			doom(s, p, "left", 0);
+			doom(s, p, SERVER_DISC_MAX, "left", 0);
 		if (evs[i].events & EPOLLOUT) {
 			p->blocked = 0;
 			flush(s, p);
@@ -524,7 +574,40 @@ int server_step(struct server *s, int timeout_ms)
 		accept_some(s);
 		settle(s);
 	}
-	return stop;
+	return stop | watch;
+}
+
+int server_watch(struct server *s, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->watch_tag };
+
+	if (s->watch_fd >= 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return s->watch_fd >= 0 ? -EBUSY : -errno;
+	s->watch_fd = fd;
+	return 0;
+}
+
+int server_peer_info(const struct server *s, int from_id,
+		     struct server_peer_info *pi)
+{
+	for (int id = from_id < 0 ? 0 : from_id; id < IVPROTO_NUM_IDS; id++) {
+		const struct peer *p = s->by_id[id];
+
+		if (!p)
+			continue;
+		*pi = (struct server_peer_info){
+			.id = p->id,
+			.vectors = s->cfg->vectors,
+			.pid = p->pid,
+			.uid = p->uid,
+			.gid = p->gid,
+			.joined = p->joined,
+			.queued = sendq_len(&p->stage) + p->leaves.len,
+			.in_setup = in_setup(p),
+		};
+		return id;
+	}
+	return -1;
 }
 
 void server_get_stats(const struct server *s, struct server_stats *st)
@@ -532,7 +615,11 @@ void server_get_stats(const struct server *s, struct server_stats *st)
 	*st = (struct server_stats){
 		.peers = s->npeers,
 		.dropped = s->dropped,
+		.joins = s->joins,
+		.left = s->leaves,
+		.refused = s->refused,
 	};
+	memcpy(st->disc, s->disc, sizeof(st->disc));
 	for (const struct peer *p = s->head; p; p = p->next) {
 		st->in_setup += in_setup(p);
 		st->blocked += p->blocked != 0;

@@ -4,6 +4,8 @@
 #define IVSHMEM_SERVER_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "log.h"
@@ -20,12 +22,23 @@ int server_create(struct server **out, const struct server_config *cfg,
 		  const struct log_sink *log, int listen_fd, int shm_fd,
 		  int stop_fd);
 
+/* server_step()'s bits: stop_fd, or the watched fd, is readable. */
+#define SERVER_STEP_STOP  1
+#define SERVER_STEP_WATCH 2
+
 /*
  * One turn of the loop: wait up to timeout_ms (-1: without limit) for
- * events and handle them all. Returns 0, 1 when stop_fd is readable (the
- * caller reads it; nothing else was handled), or -errno on a fatal error.
+ * events and handle them all. Returns 0, SERVER_STEP_* bits for the fds
+ * the caller is to read, or -errno on a fatal error.
  */
 int server_step(struct server *s, int timeout_ms);
+
+/*
+ * Watch one more fd for the caller in the same epoll (e.g. the control
+ * socket's own epoll fd): server_step() reports SERVER_STEP_WATCH. One at
+ * most (-EBUSY); not closed by the server.
+ */
+int server_watch(struct server *s, int fd);
 
 /*
  * Serve a connected, non-blocking stream socket as a new peer (the server
@@ -34,6 +47,14 @@ int server_step(struct server *s, int timeout_ms);
  */
 void server_add_peer(struct server *s, int sock);
 
+/* Why peers were disconnected (those that left on their own are leaves). */
+enum server_disc {
+	SERVER_DISC_SENT_DATA,  /* sent bytes, which the protocol forbids */
+	SERVER_DISC_STALLED,    /* stopped reading (--max-backlog) */
+	SERVER_DISC_ERROR,      /* send/recv error, out of memory */
+	SERVER_DISC_MAX
+};
+
 struct server_stats {
 	unsigned peers;
 	unsigned in_setup;      /* not yet sent their whole setup */
@@ -41,7 +62,28 @@ struct server_stats {
 	size_t staged;          /* messages being sent, all peers */
 	size_t leaves;          /* leave notices waiting, all peers */
 	unsigned long dropped;  /* connections that hung up before served */
+	unsigned long joins, left, refused;  /* totals since start */
+	unsigned long disc[SERVER_DISC_MAX];
 };
+
+struct server_peer_info {
+	int id;
+	unsigned vectors;
+	pid_t pid;              /* -1, uid/gid (uid_t)-1: unknown */
+	uid_t uid;
+	gid_t gid;
+	int64_t joined;         /* CLOCK_REALTIME seconds */
+	size_t queued;          /* messages staged plus leave notices queued */
+	int in_setup;
+};
+
+/*
+ * The peer with the lowest id >= from_id into *pi; returns its id, or -1
+ * when there is none. Ids are stable, so a listing can resume from id + 1
+ * whatever joined or left in between.
+ */
+int server_peer_info(const struct server *s, int from_id,
+		     struct server_peer_info *pi);
 
 void server_get_stats(const struct server *s, struct server_stats *st);
 
