@@ -67,6 +67,16 @@ static void out_line(struct ctl_client *cl, const char *fmt, ...)
 
 static void drop(struct ctl *c, struct ctl_client *cl)
 {
+	char junk[1024];
+
+	/*
+	 * Unread input at close() makes the kernel reset the connection,
+	 * and the client would lose the answer (e.g. to a too long
+	 * request): drop what is there, a bounded amount.
+	 */
+	for (int i = 0; i < 64; i++)
+		if (recv(cl->fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+			break;
 	if (cl->prev)
 		cl->prev->next = cl->next;
 	else
