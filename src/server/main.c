@@ -372,6 +372,10 @@ int main(int argc, char **argv)
 	log_info(&log, "listening on %s%s: %s of shared memory, %s, %u %s",
 		 lis.name, activated ? " (socket activation)" : "", size, what,
 		 cfg.vectors, cli_plural(cfg.vectors, "vector", "vectors"));
+	/* STATUS=: "4M sealed memfd", "4M POSIX shm /ivshmem", ... */
+	snprintf(what, sizeof(what), "%s%s", cfg.shm_name ? "POSIX shm " :
+		 cfg.shm_dir ? "file in " : "sealed memfd",
+		 cfg.shm_name ? shm.name : cfg.shm_dir ? cfg.shm_dir : "");
 	notify_status(srv, &cfg, what, "READY=1\n");
 	for (;;) {
 		int timeout = ctl ? ctl_timeout_ms(ctl) : -1;
