@@ -99,7 +99,11 @@ static void usage(FILE *f, const char *prog)
 "shared memory object in use by a running server is never touched.\n"
 "Peer ids are 0 to 65535; a freed id is handed out again only after the ids\n"
 "wrap around. Peers never send anything: a peer that does is disconnected,\n"
-"as QEMU's server does.\n",
+"as QEMU's server does.\n"
+"A control socket SOCKET.ctl (same owner, group and mode) answers ivshmem-ctl\n"
+"without joining. Under systemd: the listening socket is taken from\n"
+"LISTEN_FDS (socket activation, its file is left in place), readiness and\n"
+"status go to NOTIFY_SOCKET, and log lines carry journal priorities.\n",
 		prog, IVPROTO_MAX_VECTORS, IVPROTO_NUM_IDS, IVPROTO_NUM_IDS,
 		SERVER_DEFAULT_SLACK);
 }
