@@ -92,6 +92,59 @@ static void check_bad_requests(const char *sock)
 	close(fd);
 }
 
+/*
+ * A listing bigger than a socket buffer to a client that never reads:
+ * the server keeps serving (a peer joins, ivshmem-ctl answers) and drops
+ * that client after its timeout.
+ */
+#define MANY 3000
+
+static void non_reader(void)
+{
+	static struct tpeer many[MANY];
+	const char *args[] = { "-n", "1", NULL };
+	struct tu_server srv;
+	struct tpeer late;
+	char out[4096], buf[65536];
+	int fd, rc;
+	long got = 0;
+
+	if (srv_raise_nofile() < MANY + 256) {
+		printf("server_ctl: RLIMIT_NOFILE too low for the "
+		       "non-reader phase, skipped\n");
+		return;
+	}
+	tu_server_start(&srv, args);
+	for (int i = 0; i < MANY; i++)
+		tp_connect(&many[i], srv.socket_path, 1);
+	/* Every one accepted (a socket and an eventfd each). */
+	for (int i = 0; i < TP_TIMEOUT_MS / 10 &&
+	     tu_count_fds(srv.pid) < 2 * MANY; i++)
+		usleep(10000);
+	CHECK(tu_count_fds(srv.pid) >= 2 * MANY, "peers not all accepted");
+	fd = ctl_connect(srv.socket_path, "peers\n");
+	tp_join(&late, srv.socket_path, 1, NULL, 0, NULL);
+	rc = run_ctl(srv.socket_path, "status", NULL, out, sizeof(out));
+	CHECK(rc == 0 && strstr(out, "peers"), "status: %s", out);
+	srv_log_wait(srv.log_path, "dropped a client that did not read",
+		     NULL, TP_TIMEOUT_MS);
+	/* What it got is a prefix of the listing, never its end. */
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	CHECK(got > 0 && got < MANY * 60L, "non-reader got %ld bytes", got);
+	close(fd);
+	srv_alive(&srv);
+	CHECK(tu_server_stop(&srv) == 0, "server exit");
+	tp_close(&late);
+	for (int i = 0; i < MANY; i++)
+		tp_close(&many[i]);
+}
+
 int main(void)
 {
 	const char *args[] = { "-n", "2", NULL };
@@ -234,6 +287,7 @@ int main(void)
 	CHECK(access(ctl_path, F_OK) < 0, "control socket left behind");
 	tp_close(&a);
 	tp_close(&b);
+	non_reader();
 	printf("server_ctl: ok\n");
 	return 0;
 }
