@@ -15,6 +15,11 @@
 #define CTL_OUT_MAX 4096
 /* Room one more line needs before it is formatted into the buffer. */
 #define CTL_LINE    256
+/*
+ * Kernel memory per control client, too (the kernel doubles it): a
+ * client that does not read holds this much of the server's memory.
+ */
+#define CTL_SNDBUF  8192
 
 enum ctl_state { CTL_READING, CTL_LISTING, CTL_FLUSHING };
 
@@ -244,6 +249,8 @@ static void accept_clients(struct ctl *c)
 			continue;
 		}
 		cl->fd = fd;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ CTL_SNDBUF },
+			   sizeof(int));
 		cl->deadline = now_ms() + CTL_TIMEOUT_MS;
 		ev.data.ptr = cl;
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {

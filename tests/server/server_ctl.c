@@ -97,7 +97,12 @@ static void check_bad_requests(const char *sock)
  * the server keeps serving (a peer joins, ivshmem-ctl answers) and drops
  * that client after its timeout.
  */
-#define MANY 3000
+/*
+ * 600 peers: a 45 KB listing, beyond the control client's socket buffer;
+ * few enough that their unread fds do not slow other tests (the kernel's
+ * collector of in-flight fds is system-wide).
+ */
+#define MANY 600
 
 static void non_reader(void)
 {
@@ -136,7 +141,7 @@ static void non_reader(void)
 			break;
 		got += n;
 	}
-	CHECK(got > 0 && got < MANY * 60L, "non-reader got %ld bytes", got);
+	CHECK(got > 0 && got < MANY * 70L, "non-reader got %ld bytes", got);
 	close(fd);
 	srv_alive(&srv);
 	CHECK(tu_server_stop(&srv) == 0, "server exit");
