@@ -40,12 +40,20 @@ static void raise_fd_limit(const struct log_sink *log, unsigned vectors)
 				       (rl.rlim_cur - 32) / (vectors + 1) : 0));
 }
 
+/*
+ * Write our pid to a temporary file beside path, then rename it into
+ * place: a reader sees the old file or the whole new one, never an empty
+ * one (tests and scripts read it as soon as it appears).
+ */
 static int write_pidfile(const char *path)
 {
-	char buf[32];
+	char buf[32], tmp[4096];
 	int fd, len, rc = 0;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
@@ -53,6 +61,10 @@ static int write_pidfile(const char *path)
 		rc = errno ? -errno : -EIO;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
 	return rc;
 }
 
