@@ -1,0 +1,32 @@
+#!/bin/sh
+# dist_man: every man page source is valid scdoc, and each program's page
+# describes every option its --help lists (and no long option it lacks).
+#
+#   man.sh SOURCE_DIR BUILD_DIR SCDOC
+set -u
+SRC=$1 BUILD=$2 SCDOC=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/dist_man.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+FAILED=0
+for page in "$SRC"/docs/man/*.scd; do
+	"$SCDOC" <"$page" >"$T/out" || { echo "FAIL: scdoc $page"; FAILED=1; }
+done
+opts() { grep -oE -- "$2" "$1" | sed 's/[=*]//g' | sort -u; }
+for p in src/server/ivshmem-server:8 tools/ivshmem-client:1 \
+	 tools/ipm-shell:1 bench/ipm-bench:1; do
+	prog=${p%%:*} sec=${p#*:} name=${prog##*/}
+	page=$SRC/docs/man/$name.$sec.scd
+	"$BUILD/$prog" --help >"$T/help" || { echo "FAIL: $name --help"; FAILED=1; }
+	# Option lines of --help: indented by at most 6 spaces.
+	grep -E '^ {1,6}-' "$T/help" >"$T/optlines"
+	opts "$T/optlines" '(^| )--?[A-Za-z0-9][A-Za-z0-9-]*' | tr -d ' ' >"$T/help.opts"
+	opts "$page" '\*--?[A-Za-z0-9][A-Za-z0-9-]*\*' >"$T/page.opts"
+	if ! diff -u "$T/help.opts" "$T/page.opts" >"$T/diff"; then
+		echo "FAIL: $name.$sec: options of --help (-) and of the page (+) differ:"
+		grep '^[-+]-' "$T/diff"
+		FAILED=1
+	fi
+	echo "$name.$sec: $(wc -l <"$T/help.opts") options"
+done
+[ $FAILED -eq 0 ] && echo "dist_man: ok"
+exit $FAILED
