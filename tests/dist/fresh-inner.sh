@@ -1,0 +1,38 @@
+#!/bin/sh
+# Runs inside a fresh Debian root (see fresh.sh): installs the .debs from
+# DIR with apt, starts the installed server, joins it with the installed
+# client, builds the README's libivshmem example against the installed
+# -dev package and rings the client with it.
+#
+#   fresh-inner.sh DIR   (DIR: the .debs and examples/ring_all.c)
+set -eu
+DIR=$1
+export DEBIAN_FRONTEND=noninteractive
+echo "+ apt-get update"
+apt-get update -qq
+cd "$DIR"
+set -x
+apt-get install -y -q --no-install-recommends ./ivshmem-server_*.deb \
+	./ivshmem-tools_*.deb ./libivshmem0_*.deb ./libivshmem-dev_*.deb
+id ivshmem
+ls -l /lib/systemd/system/ivshmem-server@.service /lib/systemd/system/ivshmem-server@.socket
+ivshmem-server --version
+ivshmem-server -F -S /tmp/s -n 2 &
+server=$!
+for _ in $(seq 50); do [ -S /tmp/s ] && break; sleep 0.1; done
+ivshmem-client -S /tmp/s --dump
+# The library from the packages: the README's example, pkg-config.
+cc -o /tmp/ring_all "$DIR/ring_all.c" $(pkg-config --cflags --libs ivshmem)
+ldd /tmp/ring_all | grep libivshmem
+ivshmem-client -S /tmp/s --wait=0 --timeout=20 &
+waiter=$!
+n=0
+until ivshmem-client -S /tmp/s --dump | grep -q '^peers: [1-9]'; do
+	n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+done
+/tmp/ring_all /tmp/s
+wait $waiter
+kill $server
+wait $server || true
+[ ! -e /tmp/s ]
+echo "fresh: ok"
