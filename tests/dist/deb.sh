@@ -19,8 +19,13 @@ ARCH=$(dpkg --print-architecture)
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 S=$T/ivshmem-ipm-$V
 mkdir "$S"
-(cd "$SRC" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - --no-recursion) |
-	tar -xf - -C "$S" || { echo "FAIL: copying the tree"; exit 1; }
+# The tree's files: git's (no build output) when it is a checkout.
+if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$SRC" && git ls-files -co --exclude-standard -z |
+		xargs -0 tar -cf - --no-recursion)
+else
+	(cd "$SRC" && tar -cf - --exclude='./build*' --exclude='./obj-*' .)
+fi | tar -xf - -C "$S" || { echo "FAIL: copying the tree"; exit 1; }
 (cd "$S" && dpkg-buildpackage -us -uc -b -j"$(nproc)") >"$T/build.log" 2>&1 ||
 	{ tail -50 "$T/build.log"; echo "FAIL: dpkg-buildpackage"; exit 1; }
 grep -E '^dh_missing: warning' "$T/build.log" && { echo "FAIL: files not packaged"; FAILED=1; }
