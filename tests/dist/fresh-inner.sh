@@ -32,6 +32,7 @@ until ivshmem-client -S /tmp/s --dump | grep -q '^peers: [1-9]'; do
 done
 /tmp/ring_all /tmp/s
 wait $waiter
+ipm-bench --quick --no-pin --only rtt.doorbell
 kill $server
 wait $server || true
 [ ! -e /tmp/s ]

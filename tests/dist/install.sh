@@ -141,5 +141,11 @@ for link in pc_shared pc_static cmake_shared cmake_static; do
 	grep -q "^got 'hello' from peer" "$T/answer.out" || fail "ipm_hello_$link: no hello"
 done
 
+# The installed ipm-bench starts the installed server (beside it).
+run "$P/bin/ipm-bench" --quick --no-pin --only rtt.doorbell >"$T/bench.out" 2>&1 ||
+	{ cat "$T/bench.out"; fail "installed ipm-bench"; }
+grep -q "server $P/bin/ivshmem-server" "$T/bench.out" ||
+	{ cat "$T/bench.out"; fail "installed ipm-bench did not use the installed server"; }
+
 [ $FAILED -eq 0 ] && echo "dist_install: ok"
 exit $FAILED
