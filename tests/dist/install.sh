@@ -6,9 +6,11 @@
 # ivshmem-server: ring_all rings a second peer (ivshmem-client --wait),
 # ipm_hello exchanges mailbox messages with a second ipm_hello.
 #
-#   install.sh SOURCE_DIR BUILD_DIR CMAKE CC
+#   install.sh SOURCE_DIR BUILD_DIR CMAKE CC [CFLAGS]
+# CFLAGS: what a program linked with this build's libraries needs too (the
+# sanitizers of an IVSHMEM_SANITIZE build).
 set -u
-SRC=$1 BUILD=$2 CMAKE=$3 CC=$4
+SRC=$1 BUILD=$2 CMAKE=$3 CC=$4 CFLAGS=${5:-}
 PREFIX=/opt/ivshmem-ipm
 T=$(mktemp -d "${TMPDIR:-/tmp}/dist_install.XXXXXX") || exit 1
 D=$T/root
@@ -69,16 +71,16 @@ export PKG_CONFIG_PATH=$LIB/pkgconfig
 export PKG_CONFIG_LIBDIR=$LIB/pkgconfig  # nothing of the system's
 for ex in ring_all:ivshmem ipm_hello:ipm; do
 	name=${ex%%:*} pc=${ex#*:}
-	run $CC -Wall -Werror -o "$B/${name}_pc_shared" "$SRC/examples/$name.c" \
+	run $CC $CFLAGS -Wall -Werror -o "$B/${name}_pc_shared" "$SRC/examples/$name.c" \
 		$(pkg-config --cflags --libs "$pc") || fail "pkg-config $pc shared build"
-	run $CC -Wall -Werror -o "$B/${name}_pc_static" "$SRC/examples/$name.c" \
+	run $CC $CFLAGS -Wall -Werror -o "$B/${name}_pc_static" "$SRC/examples/$name.c" \
 		$(pkg-config --cflags "$pc") -Wl,-Bstatic \
 		$(pkg-config --libs --static "$pc") -Wl,-Bdynamic ||
 		fail "pkg-config $pc static build"
 done
 run "$CMAKE" -S "$SRC/tests/dist/consumer" -B "$T/consumer" \
 	-DCMAKE_PREFIX_PATH="$P" -DEXAMPLES="$SRC/examples" \
-	-DCMAKE_C_COMPILER="$CC" >"$T/consumer.log" 2>&1 &&
+	-DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" >"$T/consumer.log" 2>&1 &&
 run "$CMAKE" --build "$T/consumer" >>"$T/consumer.log" 2>&1 ||
 	{ cat "$T/consumer.log"; fail "find_package project"; }
 for v in shared static; do
