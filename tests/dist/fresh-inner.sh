@@ -1,10 +1,11 @@
 #!/bin/sh
 # Runs inside a fresh Debian root (see fresh.sh): installs the .debs from
 # DIR with apt, starts the installed server, joins it with the installed
-# client, builds the README's libivshmem example against the installed
-# -dev package and rings the client with it.
+# client, builds the README's examples against the installed -dev package
+# (pkg-config, find_package) and runs them against the installed server.
 #
-#   fresh-inner.sh DIR   (DIR: the .debs and examples/ring_all.c)
+#   fresh-inner.sh DIR   (DIR: the .debs, examples/ring_all.c and
+#                         ipm_hello.c, tests/dist/consumer/ as consumer/)
 set -eu
 DIR=$1
 export DEBIAN_FRONTEND=noninteractive
@@ -33,6 +34,14 @@ until ivshmem-client -S /tmp/s --dump | grep -q '^peers: [1-9]'; do
 done
 /tmp/ring_all /tmp/s
 wait $waiter
+# ... and the IPM example with find_package (no CMAKE_PREFIX_PATH: the
+# multiarch libdir is where CMake looks), shared against static.
+cmake -S "$DIR/consumer" -B /tmp/consumer -DEXAMPLES="$DIR" >/dev/null
+cmake --build /tmp/consumer >/dev/null
+/tmp/consumer/ipm_hello_shared /tmp/s &
+answerer=$!
+/tmp/consumer/ipm_hello_static /tmp/s send
+wait $answerer
 ipm-bench --quick --no-pin --only rtt.doorbell
 kill $server
 wait $server || true
