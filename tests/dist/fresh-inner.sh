@@ -21,8 +21,11 @@ ls -l /lib/systemd/system/ivshmem-server@.service /lib/systemd/system/ivshmem-se
 ivshmem-server --version
 ivshmem-server -F -S /tmp/s -n 2 &
 server=$!
-for _ in $(seq 50); do [ -S /tmp/s ] && break; sleep 0.1; done
-ivshmem-client -S /tmp/s --dump
+# The socket file exists from bind(), a moment before listen().
+n=0
+until ivshmem-client -S /tmp/s --dump; do
+	n=$((n + 1)); [ $n -lt 50 ] || exit 1; sleep 0.1
+done
 # The library from the packages: the README's example, pkg-config.
 cc -o /tmp/ring_all "$DIR/ring_all.c" $(pkg-config --cflags --libs ivshmem)
 ldd /tmp/ring_all | grep libivshmem

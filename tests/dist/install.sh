@@ -106,7 +106,11 @@ start_server()  # SOCKET SHM-NAME
 {
 	"$BUILD/src/server/ivshmem-server" -F -q -S "$1" -M "$2" -l 1M &
 	SERVERS="$SERVERS $!"
-	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+	# Listening, not just bound: a peer can join.
+	for _ in $(seq 100); do
+		"$BUILD/tools/ivshmem-client" -S "$1" --dump >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
 	fail "no server on $1"
 }
 start_server "$T/db.sock" "/dist_install_db_$$"
