@@ -73,7 +73,8 @@ static void usage(const char *prog)
 "                     repeated); their baselines are measured too\n"
 "      --server PATH  the ivshmem-server to start (default: the one in this\n"
 "                     build tree, ../src/server/ivshmem-server from the\n"
-"                     directory of this program)\n"
+"                     directory of this program, else ivshmem-server\n"
+"                     beside it, as installed)\n"
 "      --no-pin       do not pin this process to a CPU\n"
 "      --vm           also the VM figures (rtt.vm.*): boots Linux guests\n"
 "                     under QEMU; implied by an --only PREFIX that starts\n"
@@ -226,8 +227,15 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nonly; i++)
 		if (!strncmp(only[i], "rtt.vm", strlen("rtt.vm")))
 			ctx.vm = 1;
-	if (!server[0] && (rc = build_path(server, sizeof(server),
-					   "../src/server/ivshmem-server")) < 0) {
+	/*
+	 * The default: the build tree's server, or installed, the one beside
+	 * us in bin/. build_path() fails only without /proc/self/exe.
+	 */
+	if (!server[0] &&
+	    ((rc = build_path(server, sizeof(server),
+			      "../src/server/ivshmem-server")) < 0 ||
+	     (access(server, X_OK) < 0 &&
+	      (rc = build_path(server, sizeof(server), "ivshmem-server")) < 0))) {
 		fprintf(stderr, "%s: cannot find ivshmem-server (use --server):"
 			" %s\n", prog, strerror(-rc));
 		return 2;
