@@ -30,6 +30,7 @@ TEST_PKGS="
 	ninja-build meson libglib2.0-dev zlib1g-dev dpkg-dev xz-utils
 	spin
 	systemd
+	scdoc bash-completion debhelper lintian fakeroot zstd
 	gnuplot-nox"
 # procps util-linux file: ps, flock, setpriv, file (tests, fixtures)
 # clang libclang-rt-14-dev: make check-asan, make fuzz (libFuzzer), TSan
@@ -40,6 +41,9 @@ TEST_PKGS="
 #   (tests/interop/build-qemu-ref.sh)
 # spin: the Promela model of the mailbox queue (label model)
 # systemd: systemd-socket-activate (the server's socket activation tests)
+# scdoc: the man pages (docs/man); bash-completion: the completion test;
+#   debhelper lintian fakeroot: the Debian packages (dist_deb); zstd: the
+#   fresh Debian root the packages are installed into (dist_fresh)
 # gnuplot-nox: make bench's plot (bench/mkreport.py)
 # Not yet: gcc-arm-none-eabi (no test builds for a Zephyr target today).
 # (IVSHMEM_APT_SRC_LIST: another path, for tests/scripts.)

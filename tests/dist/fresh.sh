@@ -10,6 +10,9 @@ set -u
 SRC=$1 DEBS=$2 RIF=$3
 [ -x "$RIF" ] || { echo "no $RIF: skipped"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "run-in-fresh needs root: skipped"; exit 77; }
+# The root it copies is made once by make-root.sh (3 minutes, network).
+[ -f "${FRESH_BASE:-/var/cache/fresh-debian}/root.tar.zst" ] ||
+	{ echo "no fresh Debian root (make-root.sh not run): skipped"; exit 77; }
 ls "$DEBS"/ivshmem-server_*.deb >/dev/null || { echo "FAIL: no .debs (dist_deb)"; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/dist_fresh.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
