@@ -54,7 +54,11 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 # deps first, then the build (sequential even under make -j).
+# Configure again: what deps just installed (a cross compiler, scdoc, ...)
+# changes what configure finds, and a tree configured by `make demo` had
+# only the demo's packages.
 check: deps
+	@rm -f $(BUILD)/.configured
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
