@@ -165,19 +165,6 @@ static int parse_group(const char *s, gid_t *out)
 	return 0;
 }
 
-/*
- * getopt leaves optind on the same word while it walks a group of short
- * options ("-zF"), so the word before optind is not always the culprit:
- * name a short option by optopt, a long one by its word.
- */
-static void bad_option(const char *word, const char *why)
-{
-	if (strncmp(word, "--", 2) && optopt > 0 && optopt < 256)
-		cli_usage_error(PROG, "option '-%c' %s", optopt, why);
-	else
-		cli_usage_error(PROG, "option '%s' %s", word, why);
-}
-
 /* Explain why QEMU's device cannot map 'size', naming the nearest ones. */
 static void bad_size(const char *text, uint64_t size)
 {
@@ -310,8 +297,7 @@ int config_parse(struct server_config *cfg, int argc, char **argv, FILE *out)
 			break;
 		case ':':
 		default:
-			bad_option(argv[optind - 1],
-				   c == ':' ? "needs a value" : "is unknown");
+			cli_bad_option(PROG, argv, c);
 			return -1;
 		}
 		if (what) {

@@ -63,7 +63,7 @@ int cli_bad_option(const char *prog, char *const *argv, int c)
 		word = shortname;
 	}
 	if (c == ':')
-		return cli_usage_error(prog, "option '%.*s' needs an argument",
+		return cli_usage_error(prog, "option '%.*s' needs a value",
 				       len, word);
 	if (is_long && optopt && word[len] == '=')
 		return cli_usage_error(prog, "option '%.*s' takes no argument",

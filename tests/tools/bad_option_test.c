@@ -61,10 +61,10 @@ int main(void)
 	expect("--bogus=3", "unknown option '--bogus'");
 	expect("-Z", "unknown option '-Z'");
 	expect("-FZ", "unknown option '-Z'");
-	expect("-n", "option '-n' needs an argument");
-	expect("--vectors", "option '--vectors' needs an argument");
+	expect("-n", "option '-n' needs a value");
+	expect("--vectors", "option '--vectors' needs a value");
 	expect("--help=1", "option '--help' takes no argument");
-	expect("--vec", "option '--vec' needs an argument");
+	expect("--vec", "option '--vec' needs a value");
 	printf("bad_option: ok\n");
 	return 0;
 }

@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 
 	prog = cli_prog_name(argv[0], prog);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+S:jt:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:S:jt:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			sock = optarg;
@@ -282,13 +282,7 @@ int main(int argc, char **argv)
 			cli_print_version(prog);
 			return 0;
 		default:
-			if (optopt)
-				return cli_usage_error(prog, "option '-%c' %s",
-						       optopt, strchr("St", optopt) ?
-						       "needs an argument" :
-						       "is not known");
-			return cli_usage_error(prog, "option '%s' is not "
-					       "known", argv[optind - 1]);
+			return cli_bad_option(prog, argv, c);
 		}
 	}
 	if (optind >= argc)
