@@ -8,7 +8,7 @@
 #               line on stderr, "NAME: ... (see 'NAME --help')" with the
 #               bare NAME although the program is run by its full path
 # Every failed assertion is listed; the exit status is 1 if any failed.
-# Usage: conventions.sh VERSION SERVER CLIENT IPM_SHELL IPM_BENCH
+# Usage: conventions.sh VERSION SERVER CLIENT IPM_SHELL IPM_BENCH IVSHMEM_CTL
 set -u
 version=$1
 shift
@@ -69,6 +69,7 @@ check ivshmem-server "$1" -n 1x
 check ivshmem-client "$2" -n 1x
 check ipm-shell "$3" -n 1x
 check ipm-bench "$4" --vm-pings 1x
+check ivshmem-ctl "$5" -t 1x status
 
 if [ $fails -ne 0 ]; then
 	echo "conventions: $fails failed"
