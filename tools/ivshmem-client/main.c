@@ -208,12 +208,8 @@ int main(int argc, char **argv)
 					"--timeout '%s': expected seconds or "
 					"inf", optarg);
 			break;
-		case ':':
-			return cli_usage_error(prog, "option '%s' needs a "
-					       "value", argv[optind - 1]);
-		default:
-			return cli_usage_error(prog, "unknown option '%s'",
-					       argv[optind - 1]);
+		default:  /* ':' or '?' */
+			return cli_bad_option(prog, argv, c);
 		}
 	}
 	if (optind < argc)
