@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -76,11 +77,34 @@ static int wait_exit(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Does /proc/net/unix list a listening socket (__SO_ACCEPTCON) at path? */
+static int listening(const char *path)
+{
+	char line[512], p[256];
+	unsigned flags;
+	int found = 0;
+	FILE *f = fopen("/proc/net/unix", "r");
+
+	if (!f)
+		return access(path, F_OK) == 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %*s %x %*s %*s %*s %255s",
+			       &flags, p) == 2 && (flags & 0x10000) &&
+			!strcmp(p, path);
+	fclose(f);
+	return found;
+}
+
+/*
+ * systemd-socket-activate binds (the file appears) before it listens:
+ * wait for the listen, without connecting (a connect would start the
+ * server and make a peer).
+ */
 static void wait_path(const char *path)
 {
-	for (int i = 0; i < TP_TIMEOUT_MS / 10 && access(path, F_OK); i++)
+	for (int i = 0; i < TP_TIMEOUT_MS / 10 && !listening(path); i++)
 		usleep(10000);
-	CHECK(access(path, F_OK) == 0, "%s never appeared", path);
+	CHECK(listening(path), "nothing listens on %s", path);
 }
 
 /* Wait for a notification containing want; returns it in buf. */
