@@ -7,9 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,35 +15,6 @@
 #include "ivdev.h"
 #include "testutil.h"
 #include "wire.h"
-
-static pid_t server;
-
-static void kill_server(void)
-{
-	if (server > 0) {
-		kill(server, SIGTERM);
-		waitpid(server, NULL, 0);
-	}
-}
-
-/* Our server with its default region: no -M, no -m. */
-static void start_server(const char *sock)
-{
-	const char *argv[] = { tu_bin("src/server/ivshmem-server"), "-F", "-q",
-			       "-S", sock, "-n", "2", NULL };
-
-	server = fork();
-	CHECK(server >= 0, "fork");
-	if (server == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	atexit(kill_server);
-	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
-		usleep(10000);
-	CHECK(access(sock, F_OK) == 0, "the server did not listen");
-}
 
 /* A raw peer's shm fd (the third message of its setup). */
 static int raw_shm(const char *sock, int *conn)
@@ -72,13 +41,15 @@ int main(void)
 	struct ivshmem_event ev;
 	struct ivdev dev;
 	volatile uint8_t *mem;
-	char sock[128];
+	static const char *const args[] = { "-q", "-n", "2", NULL };
+	struct tu_server srv;
+	const char *sock;
 	int shm, conn, seals;
 	size_t size;
 
 	qt_require_qemu();
-	snprintf(sock, sizeof(sock), "%s/sealed.sock", tu_tmpdir());
-	start_server(sock);
+	tu_server_start_default(&srv, args);
+	sock = srv.socket_path;
 	shm = raw_shm(sock, &conn);
 	seals = fcntl(shm, F_GET_SEALS);
 	CHECK(seals >= 0 && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW),

@@ -52,22 +52,7 @@ static void sealed(void)
 	unsigned char *m;
 	pid_t rx;
 
-	/* tu_server_start passes -M: the default needs its own start. */
-	tu_server_start(&srv, args);
-	tu_server_stop(&srv);
-	{
-		const char *argv[] = { tu_bin("src/server/ivshmem-server"), "-F",
-				       "-S", srv.socket_path, "-l", "1M", NULL };
-
-		srv.pid = fork();
-		CHECK(srv.pid >= 0, "fork");
-		if (srv.pid == 0) {
-			execv(argv[0], (char *const *)argv);
-			_exit(127);
-		}
-		for (int i = 0; i < 500 && access(srv.socket_path, F_OK); i++)
-			usleep(10000);
-	}
+	tu_server_start_default(&srv, args);
 	fa = get_shm(&a, srv.socket_path);
 	seals = fcntl(fa, F_GET_SEALS);
 	CHECK(seals >= 0 && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW) &&
@@ -123,9 +108,8 @@ static void sealed(void)
 	}
 	tp_close(&a);
 	tp_close(&b);
-	kill(srv.pid, SIGTERM);
-	CHECK(waitpid(srv.pid, &status, 0) == srv.pid && WIFEXITED(status) &&
-	      WEXITSTATUS(status) == 0, "server exit status 0x%x", status);
+	status = tu_server_stop(&srv);
+	CHECK(status == 0, "server exit status %d", status);
 	CHECK(access(srv.socket_path, F_OK) < 0, "socket left behind");
 	printf("default memfd: seals 0x%x, ftruncate by a peer: EPERM, the "
 	       "receiver survived\n", seals);

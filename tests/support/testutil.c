@@ -119,13 +119,27 @@ int tu_connect(const char *path)
 	return fd;
 }
 
+static void server_start(struct tu_server *s, const char *const *extra,
+			 unsigned long nofile, int named);
+
 void tu_server_start(struct tu_server *s, const char *const *extra)
 {
-	tu_server_start_nofile(s, extra, 0);
+	server_start(s, extra, 0, 1);
 }
 
 void tu_server_start_nofile(struct tu_server *s, const char *const *extra,
 			    unsigned long nofile)
+{
+	server_start(s, extra, nofile, 1);
+}
+
+void tu_server_start_default(struct tu_server *s, const char *const *extra)
+{
+	server_start(s, extra, 0, 0);
+}
+
+static void server_start(struct tu_server *s, const char *const *extra,
+			 unsigned long nofile, int named)
 {
 	static int seq;
 	char pidfile[128];
@@ -144,8 +158,12 @@ void tu_server_start_nofile(struct tu_server *s, const char *const *extra,
 	argv[argc++] = "-F";
 	argv[argc++] = "-S";
 	argv[argc++] = s->socket_path;
-	argv[argc++] = "-M";
-	argv[argc++] = s->shm_name;
+	if (named) {
+		argv[argc++] = "-M";
+		argv[argc++] = s->shm_name;
+	} else {
+		s->shm_name[0] = 0;
+	}
 	argv[argc++] = "-p";
 	argv[argc++] = pidfile;
 	for (int i = 0; extra && extra[i] && argc < 63; i++)

@@ -41,6 +41,10 @@ void tu_server_start(struct tu_server *s, const char *const *extra_args);
 /* The same with the server's RLIMIT_NOFILE (soft and hard) set to nofile. */
 void tu_server_start_nofile(struct tu_server *s, const char *const *extra_args,
 			    unsigned long nofile);
+/* The same with the server's default region, a sealed memfd (no -M):
+ * shm_name is then empty. */
+void tu_server_start_default(struct tu_server *s,
+			     const char *const *extra_args);
 /* SIGTERM and wait; returns its exit status (or 128+signal). */
 int tu_server_stop(struct tu_server *s);
 
