@@ -21,7 +21,7 @@
  */
 #define CTL_SNDBUF  8192
 
-enum ctl_state { CTL_READING, CTL_LISTING, CTL_FLUSHING };
+enum ctl_state { CTL_READING, CTL_LISTING, CTL_FLUSHING, CTL_RESTART };
 
 struct ctl_client {
 	int fd;
@@ -43,6 +43,7 @@ struct ctl {
 	int64_t started_mono;        /* ms */
 	unsigned nclients;
 	unsigned long timeouts, served;
+	int restart_fd;              /* asked for a restart (-1: nobody) */
 	struct ctl_client *clients;
 	char listen_tag;
 };
@@ -53,6 +54,17 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Since the first start: across restarts too (CLOCK_REALTIME then). */
+static int64_t uptime_ms(const struct ctl *c)
+{
+	struct timespec ts;
+
+	if (!c->info.started)
+		return now_ms() - c->started_mono;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec > c->started ? (ts.tv_sec - c->started) * 1000 : 0;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -70,27 +82,37 @@ static void out_line(struct ctl_client *cl, const char *fmt, ...)
 		cl->outlen += (size_t)n;
 }
 
-static void drop(struct ctl *c, struct ctl_client *cl)
+/*
+ * Unread input at close() makes the kernel reset the connection, and the
+ * client would lose the answer (e.g. to a too long request): drop what is
+ * there, a bounded amount.
+ */
+static void discard_input(int fd)
 {
 	char junk[1024];
 
-	/*
-	 * Unread input at close() makes the kernel reset the connection,
-	 * and the client would lose the answer (e.g. to a too long
-	 * request): drop what is there, a bounded amount.
-	 */
 	for (int i = 0; i < 64; i++)
-		if (recv(cl->fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+		if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
 			break;
+}
+
+static void unlink_client(struct ctl *c, struct ctl_client *cl)
+{
 	if (cl->prev)
 		cl->prev->next = cl->next;
 	else
 		c->clients = cl->next;
 	if (cl->next)
 		cl->next->prev = cl->prev;
-	close(cl->fd);   /* takes it out of the epoll set */
 	c->nclients--;
 	free(cl);
+}
+
+static void drop(struct ctl *c, struct ctl_client *cl)
+{
+	discard_input(cl->fd);
+	close(cl->fd);   /* takes it out of the epoll set */
+	unlink_client(c, cl);
 }
 
 static void answer_status(struct ctl *c, struct ctl_client *cl)
@@ -104,8 +126,9 @@ static void answer_status(struct ctl *c, struct ctl_client *cl)
 	out_line(cl, "activated %d\n", c->info.activated);
 	out_line(cl, "pid %d\n", (int)getpid());
 	out_line(cl, "started %lld\n", (long long)c->started);
-	out_line(cl, "uptime_s %lld\n",
-		 (long long)((now_ms() - c->started_mono) / 1000));
+	out_line(cl, "uptime_s %lld\n", (long long)(uptime_ms(c) / 1000));
+	out_line(cl, "restarts %llu\n",
+		 (unsigned long long)c->info.restarts);
 	out_line(cl, "region %s\n", c->info.region);
 	out_line(cl, "region_size %llu\n",
 		 (unsigned long long)c->info.region_size);
@@ -167,9 +190,16 @@ static void answer(struct ctl *c, struct ctl_client *cl, char *req)
 		cl->next_id = 0;
 	} else if (!strcmp(req, "status")) {
 		answer_status(c, cl);
+	} else if (!strcmp(req, "restart") && c->restart_fd < 0) {
+		/* Answered by whoever runs after the exec, or on failure. */
+		cl->state = CTL_RESTART;
+		log_info(c->log, "control socket: restart requested");
+	} else if (!strcmp(req, "restart")) {
+		out_line(cl, "error a restart is already under way\n.\n");
+		cl->state = CTL_FLUSHING;
 	} else {
 		out_line(cl, "error unknown request '%.64s' (known: peers, "
-			 "status)\n.\n", req);
+			 "status, restart)\n.\n", req);
 		cl->state = CTL_FLUSHING;
 	}
 }
@@ -284,6 +314,13 @@ void ctl_handle(struct ctl *c)
 		if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
 				     EPOLLERR))
 			rc = client_read(c, cl);
+		if (rc == 0 && cl->state == CTL_RESTART) {
+			epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+			discard_input(cl->fd);
+			c->restart_fd = cl->fd;
+			unlink_client(c, cl);
+			continue;
+		}
 		if (rc == 0)
 			rc = client_write(c, cl);
 		if (rc != 0)
@@ -329,8 +366,9 @@ int ctl_create(struct ctl **out, int listen_fd, struct server *srv,
 	c->srv = srv;
 	c->log = log;
 	c->info = *info;
+	c->restart_fd = -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	c->started = ts.tv_sec;
+	c->started = info->started ? info->started : ts.tv_sec;
 	c->started_mono = now_ms();
 	ev.data.ptr = &c->listen_tag;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -347,10 +385,44 @@ int ctl_create(struct ctl **out, int listen_fd, struct server *srv,
 	return 0;
 }
 
+int ctl_take_restart(struct ctl *c)
+{
+	int fd = c->restart_fd;
+
+	c->restart_fd = -1;
+	return fd;
+}
+
+/* A few short lines into an empty socket buffer: they fit, or are lost. */
+static void answer_and_close(int fd, const char *text)
+{
+	send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+void ctl_restart_failed(int fd, const char *why)
+{
+	char buf[CTL_OUT_MAX];
+
+	snprintf(buf, sizeof(buf), "error %s\n.\n", why);
+	answer_and_close(fd, buf);
+}
+
+void ctl_restart_done(int fd, const char *version, uint64_t restarts)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "ok\nversion %s\npid %d\nrestarts %llu\n.\n",
+		 version, (int)getpid(), (unsigned long long)restarts);
+	answer_and_close(fd, buf);
+}
+
 void ctl_destroy(struct ctl *c)
 {
 	if (!c)
 		return;
+	if (c->restart_fd >= 0)
+		close(c->restart_fd);
 	while (c->clients)
 		drop(c, c->clients);
 	if (c->epfd >= 0)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket (SOCK.ctl): ivshmem-ctl asks what the server holds
- * without joining as a peer. One request line per connection ("peers" or
- * "status"), answered with "ok" or "error WHY", then lines, then ".". The
+ * without joining as a peer. One request line per connection ("peers",
+ * "status" or "restart"), answered with "ok" or "error WHY", then lines, then ".". The
  * server's loop serves it without ever blocking: each client gets a fixed
  * output buffer, refilled as its socket drains (a peer listing resumes at
  * the next id), and is dropped when it makes no progress for
@@ -28,6 +28,8 @@ struct ctl_info {
 	uint64_t region_size;
 	unsigned vectors;
 	int activated;          /* the listening socket came from systemd */
+	int64_t started;        /* CLOCK_REALTIME seconds (0: now) */
+	uint64_t restarts;      /* re-executions so far */
 };
 
 struct ctl;
@@ -43,6 +45,15 @@ int ctl_create(struct ctl **out, int listen_fd, struct server *srv,
 void ctl_handle(struct ctl *c);
 /* Milliseconds until a client's deadline, -1 when no client is waiting. */
 int ctl_timeout_ms(const struct ctl *c);
+/*
+ * A client that asked for "restart", taken out of the ctl (its fd is the
+ * caller's to answer on and close), or -1 when none asked.
+ */
+int ctl_take_restart(struct ctl *c);
+/* Answer a restart request that will not happen, and close fd. */
+void ctl_restart_failed(int fd, const char *why);
+/* Answer a restart request once restarted (in the new program). */
+void ctl_restart_done(int fd, const char *version, uint64_t restarts);
 void ctl_destroy(struct ctl *c);
 
 #endif

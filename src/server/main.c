@@ -18,6 +18,7 @@
 #include "listener.h"
 #include "sd.h"
 #include "log.h"
+#include "restart.h"
 #include "server.h"
 #include "shm.h"
 #include "size.h"
@@ -145,7 +146,9 @@ static int daemon_ready(struct log_sink *log, int ready_fd)
  * Every signal a user or an init system may send is taken through a
  * signalfd, so none kills the server with its socket and shared memory
  * left behind: INT, TERM and QUIT stop it cleanly, USR1 logs a status
- * line, HUP and USR2 are logged and change nothing. PIPE is ignored.
+ * line, HUP restarts it in place (restart.h), USR2 is logged and changes
+ * nothing. PIPE is ignored. They stay blocked across the exec of a
+ * restart, so one sent meanwhile waits for the new program's signalfd.
  */
 static const int handled_signals[] = {
 	SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2,
@@ -181,12 +184,14 @@ static void log_status(const struct log_sink *log, struct server *srv,
 		cli_plural(st.dropped, "connection", "connections"));
 }
 
-/* Handle what the signalfd holds; 1 when the server is to stop. */
+enum { SIG_NONE, SIG_STOP, SIG_RESTART };
+
+/* Handle what the signalfd holds: SIG_STOP, SIG_RESTART or SIG_NONE. */
 static int on_signals(const struct log_sink *log, struct server *srv,
 		      const struct server_config *cfg, int sig_fd)
 {
 	struct signalfd_siginfo si;
-	int stop = 0;
+	int stop = SIG_NONE;
 
 	while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
@@ -194,10 +199,16 @@ static int on_signals(const struct log_sink *log, struct server *srv,
 		case SIGTERM:
 		case SIGQUIT:
 			log_info(log, "%s: stopping", strsignal(si.ssi_signo));
-			stop = 1;
+			stop = SIG_STOP;
 			break;
 		case SIGUSR1:
 			log_status(log, srv, cfg);
+			break;
+		case SIGHUP:
+			log_msg(log, LOG_NOTICE, "%s: restarting in place",
+				strsignal(si.ssi_signo));
+			if (stop == SIG_NONE)
+				stop = SIG_RESTART;
 			break;
 		default:
 			log_msg(log, LOG_NOTICE, "%s: ignored (nothing to "
@@ -236,7 +247,7 @@ static void notify_status(struct server *srv, const struct server_config *cfg,
 			  const char *region, const char *first)
 {
 	struct server_stats st;
-	char size[32], msg[256];
+	char size[32], msg[512];
 
 	server_get_stats(srv, &st);
 	size_format(cfg->shm_size, size, sizeof(size));
@@ -269,31 +280,151 @@ static void describe_shm(const struct server_config *cfg,
 		snprintf(buf, len, "a sealed memfd");
 }
 
+/* Everything main() serves, for the loop and for a restart. */
+struct run {
+	struct server_config cfg;
+	struct log_sink log;
+	struct shm_region shm;
+	struct listener lis, ctl_lis;
+	struct restart_main rm;
+	struct server *srv;
+	struct ctl *ctl;
+	struct ctl_info info;
+	char **argv;            /* as given: what a restart executes again */
+	char prog[4096];        /* "": restarts unavailable */
+	char what[300];         /* the region, for STATUS= */
+};
+
+static void restart(struct run *r, int reply_fd)
+{
+	char err[512], ts[64];
+	struct timespec now;
+	int rc;
+
+	if (!r->prog[0]) {
+		log_warn(&r->log, "restart: the program's path is unknown "
+			 "(no /proc/self/exe at start); still serving");
+		if (reply_fd >= 0)
+			ctl_restart_failed(reply_fd, "the program's path is "
+					   "unknown");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(ts, sizeof(ts), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)now.tv_sec * 1000000ull +
+		 (unsigned long long)now.tv_nsec / 1000);
+	sd_notify_state(ts);
+	r->rm.reply_fd = reply_fd;
+	r->rm.started = r->info.started;
+	r->rm.restarts = r->info.restarts;
+	rc = restart_exec(r->prog, r->argv, &r->rm, r->srv, &r->cfg, &r->log,
+			  err, sizeof(err));
+	/* Only when the new program did not take over. */
+	log_warn(&r->log, "restart failed: %s; still serving", err);
+	if (reply_fd >= 0)
+		ctl_restart_failed(reply_fd, err);
+	r->rm.reply_fd = -1;
+	(void)rc;
+	sd_notify_state("READY=1");
+}
+
+/*
+ * Taken over from the program that re-executed us: main's part of the
+ * state, then the peer table. 1 when restored, 0 when there was no state,
+ * -1 when it was refused (nothing of it is ours then: exit, touching
+ * nothing).
+ */
+static int take_state(struct run *r, int stop_fd, int check)
+{
+	uint8_t *body = NULL;
+	struct st_rd rd;
+	char err[512];
+	int rc;
+
+	rc = restart_take(&r->rm, &r->cfg, &body, &rd, err, sizeof(err));
+	if (rc <= 0) {
+		if (rc < 0)
+			log_err(&r->log, "%s: %s", check ? "restart check" :
+				"restart", err);
+		free(body);
+		return rc;
+	}
+	rc = server_create(&r->srv, &r->cfg, &r->log, r->lis.fd, r->shm.fd,
+			   stop_fd);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "%s", strerror(-rc));
+		rc = -1;
+	} else {
+		rc = server_restore(r->srv, &rd, err, sizeof(err)) < 0 ? -1 : 1;
+	}
+	free(body);
+	if (rc < 0) {
+		log_err(&r->log, "%s: %s", check ? "restart check" : "restart",
+			err);
+		return -1;
+	}
+	server_set_inherit(r->srv, 0);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
-	struct server_config cfg;
-	struct shm_region shm = { .fd = -1, .lock_fd = -1 };
-	struct listener lis = { .fd = -1 }, ctl_lis = { .fd = -1 };
-	struct ctl *ctl = NULL;
-	struct ctl_info info;
+	static struct run r = {
+		.shm = { .fd = -1, .lock_fd = -1 },
+		.lis = { .fd = -1 },
+		.ctl_lis = { .fd = -1 },
+	};
+	struct server_config *cfg = &r.cfg;
+	struct log_sink *log = &r.log;
 	struct server_stats st;
 	unsigned long last_events = 0;
 	int64_t status_due = -1;
-	int activated, differs;
-	struct server *srv = NULL;
-	struct log_sink log;
-	char err[512], size[32], what[300];
-	int rc, stale, stop_fd, ready_fd = -1, pidfile_written = 0;
+	int activated = 0, differs, restored, check;
+	char err[512], size[32], *what = r.what;
+	int rc, stale, stop_fd = -1, ready_fd = -1, pidfile_written = 0;
 
-	rc = config_parse(&cfg, argc, argv, stdout);
+	/* getopt permutes argv: a restart runs the command line as given. */
+	r.argv = calloc((size_t)argc + 1, sizeof(char *));
+	if (!r.argv)
+		return 1;
+	memcpy(r.argv, argv, (size_t)argc * sizeof(char *));
+	rc = config_parse(cfg, argc, argv, stdout);
 	if (rc)
 		return rc > 0 ? 0 : CLI_EXIT_USAGE;
-	log_init(&log, cfg.verbosity < 0 ? LOG_WARNING :
-		       cfg.verbosity == 0 ? LOG_INFO : LOG_DEBUG);
+	log_init(log, cfg->verbosity < 0 ? LOG_WARNING :
+		      cfg->verbosity == 0 ? LOG_INFO : LOG_DEBUG);
+	if (restart_prog_path(r.prog, sizeof(r.prog)) < 0)
+		r.prog[0] = '\0';
+	r.rm = (struct restart_main){ .lis = &r.lis, .ctl_lis = &r.ctl_lis,
+				      .shm = &r.shm, .reply_fd = -1 };
+	check = restart_check_mode();
+	if (check) {
+		/* Asked by a restarting server: would we take its state? */
+		rc = take_state(&r, -1, 1);
+		if (rc == 0)
+			log_err(log, "restart check: no %s", RESTART_ENV_STATE);
+		return rc == 1 ? 0 : 1;
+	}
+	raise_fd_limit(log, cfg->vectors);
+	stop_fd = take_signals();
+	if (stop_fd < 0) {
+		log_err(log, "signalfd: %s", strerror(-stop_fd));
+		return 1;
+	}
+	restored = take_state(&r, stop_fd, 0);
+	if (restored < 0)
+		return 1;
+	if (restored) {
+		activated = r.rm.activated;
+		pidfile_written = r.rm.pidfile_written;
+		if (r.rm.daemonized)
+			log_to_syslog(log);
+		goto serve;
+	}
 
 	activated = sd_listen_fds_get(1);
 	if (activated < 0 || activated > 1) {
-		log_err(&log, "socket activation: %s",
+		log_err(log, "socket activation: %s",
 			activated < 0 ? "malformed LISTEN_FDS/LISTEN_PID" :
 			"more than one socket passed (one ListenStream= "
 			"is served)");
@@ -302,95 +433,111 @@ int main(int argc, char **argv)
 	/* Nothing is touched before we know the socket path is ours. */
 	stale = 0;
 	if (!activated &&
-	    listener_check(&cfg, &stale, err, sizeof(err)) < 0) {
-		log_err(&log, "%s", err);
+	    listener_check(cfg, &stale, err, sizeof(err)) < 0) {
+		log_err(log, "%s", err);
 		return 1;
 	}
-	raise_fd_limit(&log, cfg.vectors);
-	stop_fd = take_signals();
-	if (stop_fd < 0) {
-		log_err(&log, "signalfd: %s", strerror(-stop_fd));
-		return 1;
-	}
-	if (shm_region_create(&shm, &cfg, err, sizeof(err)) < 0) {
-		log_err(&log, "%s", err);
+	if (shm_region_create(&r.shm, cfg, err, sizeof(err)) < 0) {
+		log_err(log, "%s", err);
 		return 1;
 	}
 	if (activated) {
-		rc = listener_adopt(&lis, SD_LISTEN_FDS_START, &cfg, &differs,
+		rc = listener_adopt(&r.lis, SD_LISTEN_FDS_START, cfg, &differs,
 				    err, sizeof(err));
 		if (rc == 0 && differs)
-			log_warn(&log, "the socket passed by the service "
+			log_warn(log, "the socket passed by the service "
 				 "manager is bound to %s, not %s (-S): "
-				 "serving it", lis.name, cfg.socket_path);
+				 "serving it", r.lis.name, cfg->socket_path);
 	} else {
-		rc = listener_open(&lis, &cfg, err, sizeof(err));
+		rc = listener_open(&r.lis, cfg, err, sizeof(err));
 	}
 	if (rc < 0) {
-		log_err(&log, "%s", err);
+		log_err(log, "%s", err);
 		rc = 1;
 		goto out;
 	}
-	if (open_ctl_socket(&ctl_lis, &lis, &cfg, activated, err,
+	if (open_ctl_socket(&r.ctl_lis, &r.lis, cfg, activated, err,
 			    sizeof(err)) < 0)
-		log_warn(&log, "no control socket (ivshmem-ctl): %s", err);
+		log_warn(log, "no control socket (ivshmem-ctl): %s", err);
 	if (stale)
-		log_info(&log, "replaced the stale socket %s", lis.path);
-	if (!cfg.foreground) {
+		log_info(log, "replaced the stale socket %s", r.lis.path);
+	if (!cfg->foreground) {
 		ready_fd = daemon_fork();
 		if (ready_fd < 0) {
-			log_err(&log, "cannot daemonize: %s",
+			log_err(log, "cannot daemonize: %s",
 				strerror(-ready_fd));
 			rc = 1;
 			goto out;
 		}
 	}
-	rc = server_create(&srv, &cfg, &log, lis.fd, shm.fd, stop_fd);
+	rc = server_create(&r.srv, cfg, log, r.lis.fd, r.shm.fd, stop_fd);
 	if (rc < 0) {
-		log_err(&log, "cannot start: %s", strerror(-rc));
+		log_err(log, "cannot start: %s", strerror(-rc));
 		rc = 1;
 		goto out;
 	}
-	if (cfg.pid_file) {
-		rc = write_pidfile(cfg.pid_file);
+	if (cfg->pid_file) {
+		rc = write_pidfile(cfg->pid_file);
 		if (rc < 0) {
-			log_err(&log, "cannot write pid file %s: %s",
-				cfg.pid_file, strerror(-rc));
+			log_err(log, "cannot write pid file %s: %s",
+				cfg->pid_file, strerror(-rc));
 			rc = 1;
 			goto out;
 		}
 		pidfile_written = 1;
 	}
-	if (ready_fd >= 0 && daemon_ready(&log, ready_fd) < 0) {
+	if (ready_fd >= 0 && daemon_ready(log, ready_fd) < 0) {
 		rc = 1;
 		goto out;
 	}
-	size_format(cfg.shm_size, size, sizeof(size));
-	describe_shm(&cfg, &shm, what, sizeof(what));
-	info = (struct ctl_info){
+	r.rm.daemonized = ready_fd >= 0;
+serve:
+	r.rm.activated = activated;
+	r.rm.pidfile_written = pidfile_written;
+	size_format(cfg->shm_size, size, sizeof(size));
+	describe_shm(cfg, &r.shm, what, sizeof(r.what));
+	r.info = (struct ctl_info){
 		.version = IVSHMEM_VERSION,
-		.socket_path = lis.name,
-		.region = cfg.shm_name ? "posix-shm" :
-			  cfg.shm_dir ? "file" : "memfd",
-		.region_size = cfg.shm_size,
-		.vectors = cfg.vectors,
+		.socket_path = r.lis.name,
+		.region = cfg->shm_name ? "posix-shm" :
+			  cfg->shm_dir ? "file" : "memfd",
+		.region_size = cfg->shm_size,
+		.vectors = cfg->vectors,
 		.activated = activated,
+		.started = restored ? r.rm.started : time(NULL),
+		.restarts = r.rm.restarts,
 	};
-	if (ctl_lis.fd >= 0) {
-		rc = ctl_create(&ctl, ctl_lis.fd, srv, &info, &log);
+	if (r.ctl_lis.fd >= 0) {
+		rc = ctl_create(&r.ctl, r.ctl_lis.fd, r.srv, &r.info, log);
 		if (rc < 0)
-			log_warn(&log, "no control socket: %s", strerror(-rc));
+			log_warn(log, "no control socket: %s", strerror(-rc));
 	}
-	log_info(&log, "listening on %s%s: %s of shared memory, %s, %u %s",
-		 lis.name, activated ? " (socket activation)" : "", size, what,
-		 cfg.vectors, cli_plural(cfg.vectors, "vector", "vectors"));
+	if (restored) {
+		server_get_stats(r.srv, &st);
+		log_info(log, "restarted in place (%s, restart %llu): serving "
+			 "%s, %u %s kept, %s of shared memory, %s", r.prog,
+			 (unsigned long long)r.rm.restarts, r.lis.name,
+			 st.peers, cli_plural(st.peers, "peer", "peers"), size,
+			 what);
+		if (r.rm.reply_fd >= 0)
+			ctl_restart_done(r.rm.reply_fd, IVSHMEM_VERSION,
+					 r.rm.restarts);
+		r.rm.reply_fd = -1;
+	} else {
+		log_info(log, "listening on %s%s: %s of shared memory, %s, "
+			 "%u %s", r.lis.name,
+			 activated ? " (socket activation)" : "", size, what,
+			 cfg->vectors,
+			 cli_plural(cfg->vectors, "vector", "vectors"));
+	}
 	/* STATUS=: "4M sealed memfd", "4M POSIX shm /ivshmem", ... */
-	snprintf(what, sizeof(what), "%s%s", cfg.shm_name ? "POSIX shm " :
-		 cfg.shm_dir ? "file in " : "sealed memfd",
-		 cfg.shm_name ? shm.name : cfg.shm_dir ? cfg.shm_dir : "");
-	notify_status(srv, &cfg, what, "READY=1\n");
+	snprintf(what, sizeof(r.what), "%s%s", cfg->shm_name ? "POSIX shm " :
+		 cfg->shm_dir ? "file in " : "sealed memfd",
+		 cfg->shm_name ? r.shm.name : cfg->shm_dir ? cfg->shm_dir : "");
+	notify_status(r.srv, cfg, what, "READY=1\n");
 	for (;;) {
-		int timeout = ctl ? ctl_timeout_ms(ctl) : -1;
+		int timeout = r.ctl ? ctl_timeout_ms(r.ctl) : -1, sig = 0;
+		int restart_fd = -1;
 
 		if (status_due >= 0) {
 			int64_t left = status_due - mono_ms();
@@ -399,15 +546,17 @@ int main(int argc, char **argv)
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
-		rc = server_step(srv, timeout);
+		rc = server_step(r.srv, timeout);
 		if (rc < 0) {
 			rc = 1;
 			break;
 		}
-		if (ctl && ((rc & SERVER_STEP_WATCH) ||
-			    ctl_timeout_ms(ctl) == 0))
-			ctl_handle(ctl);
-		server_get_stats(srv, &st);
+		if (r.ctl && ((rc & SERVER_STEP_WATCH) ||
+			      ctl_timeout_ms(r.ctl) == 0)) {
+			ctl_handle(r.ctl);
+			restart_fd = ctl_take_restart(r.ctl);
+		}
+		server_get_stats(r.srv, &st);
 		if (st.joins + st.left + st.refused + st.disc[0] +
 		    st.disc[1] + st.disc[2] != last_events) {
 			last_events = st.joins + st.left + st.refused +
@@ -416,24 +565,31 @@ int main(int argc, char **argv)
 				status_due = mono_ms() + STATUS_INTERVAL_MS;
 		}
 		if (status_due >= 0 && mono_ms() >= status_due) {
-			notify_status(srv, &cfg, what, "");
+			notify_status(r.srv, cfg, what, "");
 			status_due = -1;
 		}
-		if ((rc & SERVER_STEP_STOP) &&
-		    on_signals(&log, srv, &cfg, stop_fd)) {
+		if (rc & SERVER_STEP_STOP)
+			sig = on_signals(log, r.srv, cfg, stop_fd);
+		if (sig == SIG_STOP) {
+			if (restart_fd >= 0)
+				ctl_restart_failed(restart_fd, "the server "
+						   "is stopping");
 			rc = 0;
 			break;
 		}
+		if (sig == SIG_RESTART || restart_fd >= 0)
+			restart(&r, restart_fd);
 	}
 	sd_notify_state("STOPPING=1");
 out:
-	ctl_destroy(ctl);
-	listener_close(&ctl_lis);
-	server_destroy(srv);
-	listener_close(&lis);
-	shm_region_destroy(&shm);
+	ctl_destroy(r.ctl);
+	listener_close(&r.ctl_lis);
+	server_destroy(r.srv);
+	listener_close(&r.lis);
+	shm_region_destroy(&r.shm);
 	if (pidfile_written)
-		remove_pidfile(cfg.pid_file);
+		remove_pidfile(cfg->pid_file);
 	close(stop_fd);
+	free(r.argv);
 	return rc;
 }

@@ -87,6 +87,21 @@ int server_peer_info(const struct server *s, int from_id,
 
 void server_get_stats(const struct server *s, struct server_stats *st);
 
+/*
+ * Across exec (a restart, see restart.c): server_save() writes the peer
+ * table (ids, credentials, join order, what each peer is still to be
+ * sent, the fds' numbers) into b; server_set_inherit() makes every fd it
+ * holds survive exec (inherit) or close-on-exec again. In the new
+ * program server_restore() takes the table back into a server that has
+ * no peers yet: 0, or -errno with err saying why (nothing adopted).
+ */
+struct st_buf;
+struct st_rd;
+void server_save(const struct server *s, struct st_buf *b);
+int server_set_inherit(struct server *s, int inherit);
+int server_restore(struct server *s, struct st_rd *r, char *err,
+		   size_t errlen);
+
 /* Disconnect every peer and free. */
 void server_destroy(struct server *s);
 
