@@ -211,6 +211,26 @@ int ivdev_pending(struct ivdev *d, unsigned v)
 	return qt_msix_pending(&d->qt, &d->msix, d->msix_bar, v);
 }
 
+void ivdev_clear_pending(struct ivdev *d, unsigned v)
+{
+	struct qtest *qt = &d->qt;
+	uint64_t entry = d->msix_bar + d->msix.table_off + 16 * v;
+	uint64_t where = IVDEV_MSI_RAM + 4 * v;
+	uint32_t data = 0x4d530000u | v;
+
+	qt_writel(qt, where, 0);
+	qt_writel(qt, entry, (uint32_t)where);
+	qt_writel(qt, entry + 4, (uint32_t)(where >> 32));
+	qt_writel(qt, entry + 8, data);
+	qt_writel(qt, entry + 12, 0);
+	qt_writel(qt, entry + 12, 1);
+	if (ivdev_pending(d, v))
+		qt_fail(qt, "MSI-X vector %u still pending once unmasked", v);
+	if (qt_readl(qt, where) != data)
+		qt_fail(qt, "MSI-X vector %u: no message at 0x%llx once "
+			"unmasked", v, (unsigned long long)where);
+}
+
 int ivdev_wait_pending(struct ivdev *d, unsigned v, int timeout_ms)
 {
 	long long deadline = tu_now_ns() + timeout_ms * 1000000LL;

@@ -84,6 +84,15 @@ void ivdev_ring(struct ivdev *d, int peer, unsigned vector);
 /* Whether vector v's MSI-X pending bit is set. */
 int ivdev_pending(struct ivdev *d, unsigned v);
 
+/*
+ * Clear vector v's pending bit, so that the next doorbell shows: unmask
+ * it (the device then sends the message, a write to guest RAM at
+ * IVDEV_MSI_RAM + 4 * v) and mask it again. Fails the test if the
+ * message did not arrive or the bit stays.
+ */
+#define IVDEV_MSI_RAM 0x100000ull
+void ivdev_clear_pending(struct ivdev *d, unsigned v);
+
 /* Poll for vector v's pending bit for up to timeout_ms: 1 when set. */
 int ivdev_wait_pending(struct ivdev *d, unsigned v, int timeout_ms);
 

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -74,10 +76,16 @@ static int valid_id(int64_t v)
 int tp_try_join(struct tpeer *p, const char *path, unsigned nvec,
 		int *others, int max, int *n)
 {
+	tp_connect(p, path, nvec);
+	return tp_read_join(p, others, max, n);
+}
+
+int tp_read_join(struct tpeer *p, int *others, int max, int *n)
+{
+	const unsigned nvec = p->nvec;
 	int64_t v, w;
 	int f, g, rc, count = 0;
 
-	tp_connect(p, path, nvec);
 	rc = tp_recv(p, &v, &f, TP_TIMEOUT_MS);
 	if (rc == -ECONNRESET)
 		return rc;
@@ -300,4 +308,25 @@ long srv_raise_nofile(void)
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s",
 	      strerror(errno));
 	return (long)rl.rlim_cur;
+}
+
+void srv_restart(const struct tu_server *s, unsigned n)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "restart %u)", n);
+	CHECK(kill(s->pid, SIGHUP) == 0, "SIGHUP: %s", strerror(errno));
+	srv_log_wait(s->log_path, "restarted in place", want, TP_TIMEOUT_MS);
+}
+
+void srv_ctl_restart(const struct tu_server *s, unsigned n)
+{
+	const char *argv[] = { tu_bin("tools/ivshmem-ctl"), "-S",
+			       s->socket_path, "--json", "restart", NULL };
+	char out[1024], want[32];
+	int rc = tu_run(argv, out, sizeof(out), 30);
+
+	snprintf(want, sizeof(want), "\"restarts\":%u}", n);
+	CHECK(rc == 0 && strstr(out, want), "ivshmem-ctl restart: status %d, "
+	      "expected '%s' in: %s", rc, want, out);
 }

@@ -44,6 +44,9 @@ int tp_read_setup(struct tpeer *p, int k);
 int tp_try_join(struct tpeer *p, const char *path, unsigned nvec,
 		int *others, int max, int *n);
 
+/* tp_try_join's checks, for a peer tp_connect()ed earlier. */
+int tp_read_join(struct tpeer *p, int *others, int max, int *n);
+
 /* tp_try_join that must succeed. */
 void tp_join(struct tpeer *p, const char *path, unsigned nvec, int *others,
 	     int max, int *n);
@@ -92,6 +95,15 @@ int srv_wait_fds(pid_t pid, int want, int timeout_ms);
  * peer's leave is told before its fds are closed.
  */
 int srv_settled_fds(pid_t pid);
+
+/*
+ * Restart the server in place and wait until the new program serves:
+ * srv_restart() with SIGHUP (until it logs its n-th restart),
+ * srv_ctl_restart() with "ivshmem-ctl restart" (which must answer
+ * "restarts n").
+ */
+void srv_restart(const struct tu_server *s, unsigned n);
+void srv_ctl_restart(const struct tu_server *s, unsigned n);
 
 /* Raise RLIMIT_NOFILE's soft limit to the hard one; returns it. */
 long srv_raise_nofile(void);

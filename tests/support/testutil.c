@@ -119,27 +119,35 @@ int tu_connect(const char *path)
 	return fd;
 }
 
-static void server_start(struct tu_server *s, const char *const *extra,
-			 unsigned long nofile, int named);
+static void server_start(struct tu_server *s, const char *prog,
+			 const char *const *extra, unsigned long nofile,
+			 int named);
 
 void tu_server_start(struct tu_server *s, const char *const *extra)
 {
-	server_start(s, extra, 0, 1);
+	server_start(s, NULL, extra, 0, 1);
 }
 
 void tu_server_start_nofile(struct tu_server *s, const char *const *extra,
 			    unsigned long nofile)
 {
-	server_start(s, extra, nofile, 1);
+	server_start(s, NULL, extra, nofile, 1);
 }
 
 void tu_server_start_default(struct tu_server *s, const char *const *extra)
 {
-	server_start(s, extra, 0, 0);
+	server_start(s, NULL, extra, 0, 0);
 }
 
-static void server_start(struct tu_server *s, const char *const *extra,
-			 unsigned long nofile, int named)
+void tu_server_start_prog(struct tu_server *s, const char *prog,
+			  const char *const *extra)
+{
+	server_start(s, prog, extra, 0, 0);
+}
+
+static void server_start(struct tu_server *s, const char *prog,
+			 const char *const *extra, unsigned long nofile,
+			 int named)
 {
 	static int seq;
 	char pidfile[128];
@@ -154,7 +162,7 @@ static void server_start(struct tu_server *s, const char *const *extra,
 		 tu_tmpdir(), seq);
 	snprintf(pidfile, sizeof(pidfile), "%s/server%d.pid", tu_tmpdir(), seq);
 	seq++;
-	argv[argc++] = tu_bin("src/server/ivshmem-server");
+	argv[argc++] = prog ? prog : tu_bin("src/server/ivshmem-server");
 	argv[argc++] = "-F";
 	argv[argc++] = "-S";
 	argv[argc++] = s->socket_path;

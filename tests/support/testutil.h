@@ -45,6 +45,9 @@ void tu_server_start_nofile(struct tu_server *s, const char *const *extra_args,
  * shm_name is then empty. */
 void tu_server_start_default(struct tu_server *s,
 			     const char *const *extra_args);
+/* tu_server_start_default with another program file (e.g. a copy). */
+void tu_server_start_prog(struct tu_server *s, const char *prog,
+			  const char *const *extra_args);
 /* SIGTERM and wait; returns its exit status (or 128+signal). */
 int tu_server_stop(struct tu_server *s);
 

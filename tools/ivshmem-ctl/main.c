@@ -32,12 +32,17 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  peers    each peer: id, vectors, pid, uid, gid, connect "
 		"time, queued messages\n"
-		"  status   the server's counters, uptime and region\n\n"
+		"  status   the server's counters, uptime and region\n"
+		"  restart  re-execute the server's program in place, keeping "
+		"every peer\n"
+		"           (as SIGHUP does); prints the new program's version "
+		"and pid\n\n"
 		"Options:\n"
 		"  -S, --socket SOCK   the server's socket (default %s);\n"
 		"                      the control socket is SOCK.ctl\n"
 		"  -j, --json          print one JSON object\n"
-		"  -t, --timeout SEC   give up after SEC seconds (default 5)\n"
+		"  -t, --timeout SEC   give up after SEC seconds (default 5, "
+		"restart 15)\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n",
 		prog, DEFAULT_SOCKET);
@@ -256,7 +261,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = DEFAULT_SOCKET, *cmd;
-	int json = 0, timeout_ms = 5000, c, rc;
+	int json = 0, timeout_ms = -1, c, rc;
 	char req[32], *ans = NULL;
 
 	prog = cli_prog_name(argv[0], prog);
@@ -287,13 +292,17 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error(prog, "a command is needed (peers, "
-				       "status)");
+				       "status, restart)");
 	cmd = argv[optind];
-	if (strcmp(cmd, "peers") && strcmp(cmd, "status"))
+	if (strcmp(cmd, "peers") && strcmp(cmd, "status") &&
+	    strcmp(cmd, "restart"))
 		return cli_usage_error(prog, "unknown command '%s'", cmd);
 	if (optind + 1 < argc)
 		return cli_usage_error(prog, "unexpected argument '%s'",
 				       argv[optind + 1]);
+	/* A restart waits for the new program to check the state first. */
+	if (timeout_ms < 0)
+		timeout_ms = strcmp(cmd, "restart") ? 5000 : 15000;
 	snprintf(req, sizeof(req), "%s\n", cmd);
 	rc = ask(sock, req, timeout_ms, &ans);
 	if (rc < 0) {
