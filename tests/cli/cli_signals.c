@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Signals (issue 13): HUP, USR1, USR2 and PIPE leave the server serving
- * (USR1 logs a status line, HUP and USR2 a line saying they change
- * nothing); INT, TERM and QUIT stop it with exit status 0, and none of
+ * (USR1 logs a status line, HUP restarts it in place, issue 15, and USR2
+ * logs a line saying it changes nothing); INT, TERM and QUIT stop it with exit status 0, and none of
  * them leaves the socket or the shared memory behind.
  */
 #include <signal.h>
@@ -55,7 +55,8 @@ int main(void)
 	}
 	wait_log(s.log_path, "status: ");
 	wait_log(s.log_path, "2 vectors each");
-	wait_log(s.log_path, "Hangup: ignored");
+	wait_log(s.log_path, "Hangup: restarting in place");
+	wait_log(s.log_path, "restarted in place");
 	wait_log(s.log_path, "User defined signal 2: ignored");
 	cli_peer_leave(&p);
 	CHECK(cli_stop(&s, SIGTERM) == 0, "exit status");
