@@ -2,6 +2,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ struct ctl_client {
 	int fd;
 	enum ctl_state state;
 	int next_id;                 /* peer listing: resume here */
+	int pass_fd;                 /* sent with the answer's first byte */
 	int64_t deadline;            /* ms, CLOCK_MONOTONIC */
 	size_t inlen, outoff, outlen;
 	char in[CTL_IN_MAX];
@@ -112,6 +114,8 @@ static void drop(struct ctl *c, struct ctl_client *cl)
 {
 	discard_input(cl->fd);
 	close(cl->fd);   /* takes it out of the epoll set */
+	if (cl->pass_fd >= 0)
+		close(cl->pass_fd);
 	unlink_client(c, cl);
 }
 
@@ -149,6 +153,60 @@ static void answer_status(struct ctl *c, struct ctl_client *cl)
 	out_line(cl, "ctl_timeouts %lu\n", c->timeouts);
 	out_line(cl, ".\n");
 	cl->state = CTL_FLUSHING;
+}
+
+/*
+ * The region for a read-only look (ivshmem-ctl mailbox), never a peer's:
+ * a new open file description that is read-only, so the client cannot
+ * map it writable whatever it asks mmap() for.
+ */
+static void answer_region(struct ctl *c, struct ctl_client *cl)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->info.region_fd);
+	cl->pass_fd = c->info.region_fd < 0 ? -1 :
+		      open(path, O_RDONLY | O_CLOEXEC);
+	if (cl->pass_fd < 0)
+		out_line(cl, "error cannot open the region read-only: %s\n",
+			 c->info.region_fd < 0 ? "no region" : strerror(errno));
+	else
+		out_line(cl, "ok\nregion_size %llu\n",
+			 (unsigned long long)c->info.region_size);
+	out_line(cl, ".\n");
+	cl->state = CTL_FLUSHING;
+}
+
+/* send(), with the fd to pass on the first byte. */
+static ssize_t client_send(struct ctl_client *cl)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = cl->out + cl->outoff,
+			     .iov_len = cl->outlen - cl->outoff };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (cl->pass_fd < 0)
+		return send(cl->fd, iov.iov_base, iov.iov_len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+	memset(&u, 0, sizeof(u));
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &cl->pass_fd, sizeof(int));
+	n = sendmsg(cl->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n > 0) {
+		close(cl->pass_fd);
+		cl->pass_fd = -1;
+	}
+	return n;
 }
 
 /* Format peers into the buffer while it has room for a line. */
@@ -190,6 +248,8 @@ static void answer(struct ctl *c, struct ctl_client *cl, char *req)
 		cl->next_id = 0;
 	} else if (!strcmp(req, "status")) {
 		answer_status(c, cl);
+	} else if (!strcmp(req, "mailbox")) {
+		answer_region(c, cl);
 	} else if (!strcmp(req, "restart") && c->restart_fd < 0) {
 		/* Answered by whoever runs after the exec, or on failure. */
 		cl->state = CTL_RESTART;
@@ -199,7 +259,7 @@ static void answer(struct ctl *c, struct ctl_client *cl, char *req)
 		cl->state = CTL_FLUSHING;
 	} else {
 		out_line(cl, "error unknown request '%.64s' (known: peers, "
-			 "status, restart)\n.\n", req);
+			 "status, mailbox, restart)\n.\n", req);
 		cl->state = CTL_FLUSHING;
 	}
 }
@@ -242,8 +302,7 @@ static int client_write(struct ctl *c, struct ctl_client *cl)
 			fill_listing(cl, c->srv);
 		if (cl->outoff == cl->outlen)
 			return cl->state == CTL_FLUSHING;
-		n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = client_send(cl);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		cl->outoff += (size_t)n;
@@ -279,6 +338,7 @@ static void accept_clients(struct ctl *c)
 			continue;
 		}
 		cl->fd = fd;
+		cl->pass_fd = -1;
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ CTL_SNDBUF },
 			   sizeof(int));
 		cl->deadline = now_ms() + CTL_TIMEOUT_MS;

@@ -28,6 +28,7 @@ struct ctl_info {
 	uint64_t region_size;
 	unsigned vectors;
 	int activated;          /* the listening socket came from systemd */
+	int region_fd;          /* for "mailbox", reopened read-only */
 	int64_t started;        /* CLOCK_REALTIME seconds (0: now) */
 	uint64_t restarts;      /* re-executions so far */
 };

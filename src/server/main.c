@@ -503,6 +503,7 @@ serve:
 			  cfg->shm_dir ? "file" : "memfd",
 		.region_size = cfg->shm_size,
 		.vectors = cfg->vectors,
+		.region_fd = r.shm.fd,
 		.activated = activated,
 		.started = restored ? r.rm.started : time(NULL),
 		.restarts = r.rm.restarts,

@@ -77,7 +77,7 @@ static void check_bad_requests(const char *sock)
 	read_answer(fd, buf, sizeof(buf));
 	close(fd);
 	CHECK(!strcmp(buf, "error unknown request 'bogus' (known: peers, "
-		      "status)\n.\n"), "bogus request answered '%s'", buf);
+		      "status, mailbox, restart)\n.\n"), "bogus request answered '%s'", buf);
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
