@@ -12,7 +12,13 @@
 
 int ivproto_send_part(int sock, int64_t value, int fd, size_t off)
 {
-	uint8_t buf[IVPROTO_MSG_SIZE];
+	return ivproto_send_batch(sock, &value, 1, fd, off);
+}
+
+int ivproto_send_batch(int sock, const int64_t *values, size_t count, int fd,
+		       size_t off)
+{
+	uint8_t buf[IVPROTO_MSG_SIZE * IVPROTO_BATCH_MAX];
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -21,11 +27,13 @@ int ivproto_send_part(int sock, int64_t value, int fd, size_t off)
 	struct msghdr msg;
 	ssize_t n;
 
-	if (off >= IVPROTO_MSG_SIZE)
+	if (!count || count > IVPROTO_BATCH_MAX ||
+	    off >= count * IVPROTO_MSG_SIZE)
 		return -EINVAL;
-	ivproto_encode(value, buf);
+	for (size_t i = 0; i < count; i++)
+		ivproto_encode(values[i], buf + i * IVPROTO_MSG_SIZE);
 	iov.iov_base = buf + off;
-	iov.iov_len = IVPROTO_MSG_SIZE - off;
+	iov.iov_len = count * IVPROTO_MSG_SIZE - off;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;

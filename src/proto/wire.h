@@ -59,6 +59,17 @@ static inline int64_t ivproto_decode(const uint8_t buf[IVPROTO_MSG_SIZE])
  */
 int ivproto_send_part(int sock, int64_t value, int fd, size_t off);
 
+/*
+ * The same for n (1..IVPROTO_BATCH_MAX) messages in one sendmsg(): bytes
+ * [off, n * IVPROTO_MSG_SIZE) of their concatenation, 'fd' riding with
+ * the first message's first byte (only when off == 0). Only the first
+ * may carry an fd: the kernel hands a stream segment's fds to the read
+ * that takes its first byte, so each fd still arrives with its message.
+ */
+#define IVPROTO_BATCH_MAX 16
+int ivproto_send_batch(int sock, const int64_t *values, size_t n, int fd,
+		       size_t off);
+
 /* Send one whole message on a blocking socket. Returns 0 or -errno. */
 int ivproto_send(int sock, int64_t value, int fd);
 

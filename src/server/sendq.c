@@ -73,14 +73,27 @@ int sendq_flush(struct sendq *q, int sock)
 {
 	while (q->len) {
 		const struct sendq_msg *m = &q->ring[q->head];
-		int n = ivproto_send_part(sock, m->value, m->fd ? m->fd->fd : -1,
-					  q->off);
+		int64_t values[IVPROTO_BATCH_MAX];
+		size_t k = 0;
+		int n;
 
+		/*
+		 * The head and the fd-less messages after it in one send (e.g.
+		 * the version and the id): one syscall fewer per setup.
+		 */
+		do {
+			values[k] = q->ring[(q->head + k) % q->cap].value;
+			k++;
+		} while (k < q->len && k < IVPROTO_BATCH_MAX &&
+			 !q->ring[(q->head + k) % q->cap].fd);
+		n = ivproto_send_batch(sock, values, k,
+				       m->fd ? m->fd->fd : -1, q->off);
 		if (n < 0)
 			return n;
-		q->off += (size_t)n;
-		if (q->off == IVPROTO_MSG_SIZE)
-			pop(q);
+		for (size_t sent = q->off + (size_t)n;
+		     sent >= IVPROTO_MSG_SIZE; sent -= IVPROTO_MSG_SIZE)
+			pop(q);           /* pop() sets off to 0 */
+		q->off = (q->off + (size_t)n) % IVPROTO_MSG_SIZE;
 	}
 	/* Give back the memory a long setup burst needed. */
 	if (q->cap > 64) {

@@ -253,7 +253,6 @@ void server_add_peer(struct server *s, int sock)
 	}
 	p->sock = sock;
 	p->id = id;
-	peer_creds(p);
 	for (unsigned v = 0; v < nvec; v++) {
 		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
@@ -280,14 +279,6 @@ void server_add_peer(struct server *s, int sock)
 		free_peer(s, p);
 		return;
 	}
-	ev.data.ptr = p;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
-		log_err(s->log, "refused peer %d: epoll_ctl: %s", id,
-			strerror(errno));
-		s->refused++;
-		free_peer(s, p);
-		return;
-	}
 	p->seq = ++s->next_seq;
 	p->prev = s->tail;
 	if (s->tail)
@@ -298,17 +289,30 @@ void server_add_peer(struct server *s, int sock)
 	s->by_id[id] = p;
 	s->npeers++;
 	s->joins++;
+	/*
+	 * The newcomer's setup first: it is what it waits for (epoll, the
+	 * credentials and the log line can wait until it is on its way).
+	 * The others hear of it at the end of the turn, once this turn's
+	 * hang-ups are handled: a peer that came and went by then is news
+	 * to nobody.
+	 */
+	flush(s, p);
+	s->need_pass = 1;
+	/*
+	 * Registered after the first send: EPOLLOUT is edge-triggered, and
+	 * adding reports a socket that is writable by then, so a setup left
+	 * unsent above is not stranded.
+	 */
+	ev.data.ptr = p;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
+		doom(s, p, SERVER_DISC_ERROR, "epoll_ctl", errno);
+		return;
+	}
+	peer_creds(p);
 	log_info(s->log, "peer %d joined (pid %d, uid %u, gid %u; %u %s, "
 		 "%u %s)", id, (int)p->pid, (unsigned)p->uid,
 		 (unsigned)p->gid, nvec, nvec == 1 ? "vector" : "vectors",
 		 s->npeers, s->npeers == 1 ? "peer" : "peers");
-	/*
-	 * The newcomer's setup first: it is what it waits for. The others
-	 * hear of it at the end of the turn, once this turn's hang-ups are
-	 * handled: a peer that came and went by then is news to nobody.
-	 */
-	flush(s, p);
-	s->need_pass = 1;
 }
 
 /* Take p out of the table; tell those that knew of it. */

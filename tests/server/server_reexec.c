@@ -108,7 +108,7 @@ static void nothing_noticed(struct hostpeer *hp, const int *old, int n)
 }
 
 /* A newcomer: raw (every peer and vector as sent) and libivshmem. */
-static void newcomer(const char *sock, const int *old, int n,
+static void newcomer(const struct tu_server *srv, const int *old, int n,
 		     const uint8_t *pattern, size_t len, struct ivdev *dev,
 		     int dev_id)
 {
@@ -116,6 +116,9 @@ static void newcomer(const char *sock, const int *old, int n,
 	struct hostpeer c;
 	int others[8], k, ids[8];
 	const uint8_t *mem;
+
+	const char *sock = srv->socket_path;
+	char left[32];
 
 	tp_join(&t, sock, NVEC, others, 8, &k);
 	CHECK(k == n, "a newcomer's setup named %d peers, %d are there", k, n);
@@ -126,7 +129,10 @@ static void newcomer(const char *sock, const int *old, int n,
 			;
 		CHECK(j < k, "a newcomer's setup lacks peer %d", old[i]);
 	}
+	snprintf(left, sizeof(left), "peer %d left", t.id);
 	tp_close(&t);
+	/* Gone before the next one joins, or it would be in its setup. */
+	srv_log_wait(srv->log_path, left, NULL, TP_TIMEOUT_MS);
 	hp_connect(&c, sock, NVEC);
 	k = ivshmem_peers(c.iv, ids, 8);
 	CHECK(k == n, "libivshmem newcomer knows %d peers, %d are there", k, n);
@@ -215,7 +221,7 @@ int main(void)
 
 	qt_memread(&dev.qt, dev.shm, got, sizeof(got));
 	CHECK(!memcmp(got, pattern, sizeof(got)), "BAR2 lost the pattern");
-	newcomer(srv.socket_path, old, 3, pattern, sizeof(pattern), &dev,
+	newcomer(&srv, old, 3, pattern, sizeof(pattern), &dev,
 		 dev_id);
 	nothing_noticed(&a, old, 3);
 	nothing_noticed(&b, old, 3);
