@@ -6,6 +6,7 @@
  * lines (peers), then "."; this prints them as text or as one JSON object.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mailbox.h"
 
 #define DEFAULT_SOCKET "/tmp/ivshmem_socket"
 #define MAX_ANSWER     (16u << 20)
@@ -26,13 +28,16 @@ static const char *prog = "ivshmem-ctl";
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [-S SOCK] [--json] COMMAND\n"
+		"Usage: %s [-S SOCK] [--json] [-r PATH] [-i SEC] COMMAND\n"
 		"Ask a running ivshmem-server what it holds, over its control "
 		"socket\nSOCK.ctl, without joining as a peer.\n\n"
 		"Commands:\n"
 		"  peers    each peer: id, vectors, pid, uid, gid, connect "
 		"time, queued messages\n"
 		"  status   the server's counters, uptime and region\n"
+		"  mailbox  a read-only view of the mailbox region: header, "
+		"slots, owners,\n"
+		"           heartbeats, queue depths per pair (never joins)\n"
 		"  restart  re-execute the server's program in place, keeping "
 		"every peer\n"
 		"           (as SIGHUP does); prints the new program's version "
@@ -41,6 +46,12 @@ static void usage(FILE *out)
 		"  -S, --socket SOCK   the server's socket (default %s);\n"
 		"                      the control socket is SOCK.ctl\n"
 		"  -j, --json          print one JSON object\n"
+		"  -r, --region PATH   mailbox: map this file (e.g. /dev/shm/NAME) "
+		"instead of\n"
+		"                      asking the server for its region\n"
+		"  -i, --interval SEC  mailbox: sample heartbeats SEC apart "
+		"(default 0.6;\n"
+		"                      0: once, no age)\n"
 		"  -t, --timeout SEC   give up after SEC seconds (default 5, "
 		"restart 15)\n"
 		"  -h, --help          show this help\n"
@@ -48,15 +59,42 @@ static void usage(FILE *out)
 		prog, DEFAULT_SOCKET);
 }
 
-/* Send the request, read the whole answer (NUL-terminated) into *out. */
+/* An fd passed with the answer (SCM_RIGHTS) into *fd, others closed. */
+static void take_fds(struct msghdr *msg, int *fd)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c;
+	     c = CMSG_NXTHDR(msg, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fd && *fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+}
+
+/*
+ * Send the request, read the whole answer (NUL-terminated) into *out;
+ * an fd passed with it into *fd (-1: none; fd NULL: closed).
+ */
 static int ask(const char *sock_path, const char *req, int timeout_ms,
-	       char **out)
+	       char **out, int *fd_out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap);
 	int fd, rc = 0;
 
+	if (fd_out)
+		*fd_out = -1;
 	if (!buf)
 		return -ENOMEM;
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.ctl", sock_path) >=
@@ -89,7 +127,19 @@ static int ask(const char *sock_path, const char *req, int timeout_ms,
 			rc = -ETIMEDOUT;
 			goto out;
 		}
-		n = recv(fd, buf + len, cap - 1 - len, 0);
+		union {
+			char b[CMSG_SPACE(4 * sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { .iov_base = buf + len,
+				     .iov_len = cap - 1 - len };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = u.b,
+				      .msg_controllen = sizeof(u.b) };
+
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n > 0)
+			take_fds(&msg, fd_out);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -108,10 +158,15 @@ static int ask(const char *sock_path, const char *req, int timeout_ms,
 out:
 	if (fd >= 0)
 		close(fd);
-	if (rc < 0)
+	if (rc < 0) {
 		free(buf);
-	else
+		if (fd_out && *fd_out >= 0)
+			close(*fd_out);
+		if (fd_out)
+			*fd_out = -1;
+	} else {
 		*out = buf;
+	}
 	return rc;
 }
 
@@ -250,23 +305,65 @@ static int print_answer(const char *cmd, char *ans, int json)
 	return 0;
 }
 
+/* The region from the server (read-only fd) or from a path, then shown. */
+static int mailbox(const char *sock, const char *path, int timeout_ms,
+		   int json, int interval_ms)
+{
+	char *ans = NULL, source[320];
+	int fd = -1, rc;
+
+	if (path) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog, path,
+				strerror(errno));
+			return 1;
+		}
+		snprintf(source, sizeof(source), "file %s", path);
+	} else {
+		rc = ask(sock, "mailbox\n", timeout_ms, &ans, &fd);
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s.ctl: %s\n", prog, sock,
+				rc == -EPROTO ? "incomplete answer from the "
+				"server" : strerror(-rc));
+			return 1;
+		}
+		if (strncmp(ans, "ok\n", 3) || fd < 0) {
+			fprintf(stderr, "%s: the server answered: %s\n", prog,
+				strncmp(ans, "error ", 6) ? "no region" :
+				strtok(ans + 6, "\n"));
+			free(ans);
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		free(ans);
+		snprintf(source, sizeof(source), "from the server at %s", sock);
+	}
+	rc = mailbox_show(prog, fd, source, json, interval_ms);
+	close(fd);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = DEFAULT_SOCKET, *cmd;
-	int json = 0, timeout_ms = -1, c, rc;
+	const char *sock = DEFAULT_SOCKET, *cmd, *region = NULL;
+	int json = 0, timeout_ms = -1, interval_ms = 600, c, rc;
 	char req[32], *ans = NULL;
 
 	prog = cli_prog_name(argv[0], prog);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:S:jt:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:S:jt:r:i:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			sock = optarg;
@@ -278,6 +375,14 @@ int main(int argc, char **argv)
 			if (cli_parse_seconds_ms(optarg, 3600, &timeout_ms) < 0 ||
 			    timeout_ms <= 0)
 				return cli_usage_error(prog, "invalid timeout "
+						       "'%s'", optarg);
+			break;
+		case 'r':
+			region = optarg;
+			break;
+		case 'i':
+			if (cli_parse_seconds_ms(optarg, 60, &interval_ms) < 0)
+				return cli_usage_error(prog, "invalid interval "
 						       "'%s'", optarg);
 			break;
 		case 'h':
@@ -292,10 +397,10 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error(prog, "a command is needed (peers, "
-				       "status, restart)");
+				       "status, mailbox, restart)");
 	cmd = argv[optind];
 	if (strcmp(cmd, "peers") && strcmp(cmd, "status") &&
-	    strcmp(cmd, "restart"))
+	    strcmp(cmd, "restart") && strcmp(cmd, "mailbox"))
 		return cli_usage_error(prog, "unknown command '%s'", cmd);
 	if (optind + 1 < argc)
 		return cli_usage_error(prog, "unexpected argument '%s'",
@@ -303,8 +408,12 @@ int main(int argc, char **argv)
 	/* A restart waits for the new program to check the state first. */
 	if (timeout_ms < 0)
 		timeout_ms = strcmp(cmd, "restart") ? 5000 : 15000;
+	if (region && strcmp(cmd, "mailbox"))
+		return cli_usage_error(prog, "--region is for 'mailbox' only");
+	if (!strcmp(cmd, "mailbox"))
+		return mailbox(sock, region, timeout_ms, json, interval_ms);
 	snprintf(req, sizeof(req), "%s\n", cmd);
-	rc = ask(sock, req, timeout_ms, &ans);
+	rc = ask(sock, req, timeout_ms, &ans, NULL);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s.ctl: %s\n", prog, sock,
 			rc == -EPROTO ? "incomplete answer from the server" :

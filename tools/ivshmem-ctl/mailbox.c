@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The region is hostile: any peer may write anything at any time. Each
+ * field is read once (a volatile load) into a local; every offset used is
+ * derived from locals that were checked against the mapping's size, so a
+ * scribbled header shows as garbage and nothing is ever read out of
+ * bounds. The mapping is PROT_READ: from the server the fd is read-only
+ * anyway, so nothing here can write to the region.
+ */
+#include "mailbox.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+struct view {
+	const volatile uint8_t *base;
+	uint64_t size;
+	int json;
+	int problems;           /* inconsistencies found */
+	char why[256];          /* the first, for the text summary */
+};
+
+static uint64_t rd64(const struct view *v, uint64_t off)
+{
+	return *(const volatile uint64_t *)(v->base + off);
+}
+
+static uint32_t rd32(const struct view *v, uint64_t off)
+{
+	return *(const volatile uint32_t *)(v->base + off);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void problem(struct view *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!v->problems++) {
+		va_start(ap, fmt);
+		vsnprintf(v->why, sizeof(v->why), fmt, ap);
+		va_end(ap);
+	}
+}
+
+struct hdr {
+	uint64_t magic, init, region_size, queue_offset, stride, cap;
+	uint32_t version, slots, flags;
+};
+
+/* Is the geometry one we may walk? Sets v's problem otherwise. */
+static int geometry_ok(struct view *v, const struct hdr *h)
+{
+	uint64_t nq;
+
+	if (h->magic != IPM_MAGIC) {
+		problem(v, "no mailbox: magic 0x%016" PRIx64 ", expected "
+			"0x%016" PRIx64, h->magic, IPM_MAGIC);
+		return 0;
+	}
+	if (h->version != IPM_LAYOUT_VERSION) {
+		problem(v, "layout version %u, this program reads %u",
+			h->version, IPM_LAYOUT_VERSION);
+		return 0;
+	}
+	if (h->slots < IPM_MIN_SLOTS || h->slots > IPM_MAX_SLOTS) {
+		problem(v, "%u slots (garbage: %u to %u)", h->slots,
+			IPM_MIN_SLOTS, IPM_MAX_SLOTS);
+		return 0;
+	}
+	if (h->region_size != v->size)
+		problem(v, "the header says %" PRIu64 " bytes, the region has "
+			"%" PRIu64, h->region_size, v->size);
+	nq = (uint64_t)h->slots * (h->slots - 1);
+	if (h->queue_offset < IPM_HEADER_SIZE || h->queue_offset % IPM_LINE ||
+	    h->cap < IPM_MIN_CAP || h->cap % IPM_LINE ||
+	    h->stride < IPM_QUEUE_CTL + h->cap || h->stride % IPM_LINE ||
+	    h->stride > v->size / nq ||
+	    h->queue_offset > v->size - nq * h->stride) {
+		problem(v, "queue geometry out of the region (offset %" PRIu64
+			", stride %" PRIu64 ", capacity %" PRIu64 ")",
+			h->queue_offset, h->stride, h->cap);
+		return 0;
+	}
+	return 1;
+}
+
+static void read_hdr(const struct view *v, struct hdr *h)
+{
+	h->magic = rd64(v, offsetof(struct ipm_hdr, magic));
+	h->init = rd64(v, offsetof(struct ipm_hdr, init));
+	h->version = rd32(v, offsetof(struct ipm_hdr, version));
+	h->slots = rd32(v, offsetof(struct ipm_hdr, slots));
+	h->region_size = rd64(v, offsetof(struct ipm_hdr, region_size));
+	h->queue_offset = rd64(v, offsetof(struct ipm_hdr, queue_offset));
+	h->stride = rd64(v, offsetof(struct ipm_hdr, queue_stride));
+	h->cap = rd64(v, offsetof(struct ipm_hdr, queue_cap));
+	h->flags = rd32(v, offsetof(struct ipm_hdr, flags));
+}
+
+static void print_hdr(const struct view *v, const struct hdr *h,
+		      const char *source)
+{
+	int magic_ok = h->magic == IPM_MAGIC;
+
+	if (v->json) {
+		printf("\"source\":\"%s\",\"region_size\":%" PRIu64 ","
+		       "\"header\":{\"magic\":\"0x%016" PRIx64 "\","
+		       "\"magic_ok\":%s,\"init\":%" PRIu64 ",\"version\":%u,"
+		       "\"slots\":%u,\"region_size\":%" PRIu64 ","
+		       "\"queue_offset\":%" PRIu64 ",\"queue_stride\":%" PRIu64
+		       ",\"queue_cap\":%" PRIu64 ",\"flags\":%u,"
+		       "\"integrity\":%s}", source, v->size, h->magic,
+		       magic_ok ? "true" : "false", h->init, h->version,
+		       h->slots, h->region_size, h->queue_offset, h->stride,
+		       h->cap, h->flags,
+		       h->flags & IPM_HDR_UNCHECKED ? "false" : "true");
+		return;
+	}
+	printf("region     %" PRIu64 " bytes (%s), mapped read-only\n",
+	       v->size, source);
+	printf("header     magic 0x%016" PRIx64 " (%s), version %u, %u slots, "
+	       "init token 0x%" PRIx64 "\n", h->magic,
+	       magic_ok ? "mailbox" : "not a mailbox", h->version, h->slots,
+	       h->init);
+	printf("           region_size %" PRIu64 ", queues at %" PRIu64
+	       ", stride %" PRIu64 ", capacity %" PRIu64 " bytes each\n",
+	       h->region_size, h->queue_offset, h->stride, h->cap);
+	printf("integrity  %s (flags 0x%x)\n", h->flags & IPM_HDR_UNCHECKED ?
+	       "off: records unchecked" : "on: every record checksummed",
+	       h->flags);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t slot_off(unsigned s)
+{
+	return IPM_LINE + (uint64_t)s * IPM_LINE;
+}
+
+static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
+{
+	uint64_t hb0[IPM_MAX_SLOTS];
+	int64_t t0 = mono_ms(), waited = 0;
+
+	for (unsigned s = 0; s < h->slots; s++)
+		hb0[s] = rd64(v, slot_off(s) + offsetof(struct ipm_slot,
+							 heartbeat));
+	if (interval_ms > 0) {
+		usleep((useconds_t)interval_ms * 1000);
+		waited = mono_ms() - t0;
+	}
+	if (v->json)
+		printf(",\"heartbeat_interval_ms\":%lld,\"slots\":[",
+		       (long long)waited);
+	else
+		printf("\nSLOT OWNER              PEER SLEEPING WANTS_ACK "
+		       "HEARTBEAT  %-22s BYE\n", "HEARTBEAT AGE");
+	for (unsigned s = 0; s < h->slots; s++) {
+		uint64_t o = slot_off(s);
+		uint64_t owner = rd64(v, o + offsetof(struct ipm_slot, owner));
+		uint32_t sl = rd32(v, o + offsetof(struct ipm_slot, sleeping));
+		uint32_t wa = rd32(v, o + offsetof(struct ipm_slot, wants_ack));
+		uint64_t hb = rd64(v, o + offsetof(struct ipm_slot, heartbeat));
+		uint64_t bye = rd64(v, o + offsetof(struct ipm_slot, bye));
+		int id = owner ? ipm_token_id(owner) : -1;
+		char age[64], idtext[16];
+
+		if (!owner)
+			snprintf(age, sizeof(age), "-");
+		else if (!waited)
+			snprintf(age, sizeof(age), "not sampled");
+		else if (hb != hb0[s])
+			snprintf(age, sizeof(age), "< %lld ms (+%" PRIu64 ")",
+				 (long long)waited, hb - hb0[s]);
+		else
+			snprintf(age, sizeof(age), ">= %lld ms (stalled)",
+				 (long long)waited);
+		if (owner && id < 0)
+			problem(v, "slot %u: owner 0x%" PRIx64 " names no peer",
+				s, owner);
+		if (v->json) {
+			printf("%s{\"slot\":%u,\"owner\":\"0x%" PRIx64 "\","
+			       "\"peer\":%d,\"sleeping\":%u,\"wants_ack\":%u,"
+			       "\"heartbeat\":%" PRIu64 ",\"heartbeat_moved\":"
+			       "%s,\"bye\":\"0x%" PRIx64 "\"}", s ? "," : "",
+			       s, owner, id, sl, wa, hb,
+			       !owner || !waited ? "null" :
+			       hb != hb0[s] ? "true" : "false", bye);
+			continue;
+		}
+		if (!owner) {
+			printf("%4u free\n", s);
+			continue;
+		}
+		snprintf(idtext, sizeof(idtext), "%d", id);
+		printf("%4u 0x%016" PRIx64 " %4s %8u %9u %9" PRIu64 "  %-22s "
+		       "0x%" PRIx64 "\n", s, owner, id < 0 ? "?" : idtext, sl,
+		       wa, hb, age, bye);
+	}
+	if (v->json)
+		printf("]");
+}
+
+/* Each pair's queue: depth = head - tail, if head and tail make sense. */
+static void print_queues(struct view *v, const struct hdr *h)
+{
+	int first = 1;
+
+	if (v->json)
+		printf(",\"queues\":[");
+	else
+		printf("\nFROM   TO %12s %12s %8s %18s %18s %10s %s\n", "HEAD",
+		       "TAIL", "DEPTH", "PRODUCER", "CONSUMER", "ACK_SEQ",
+		       "STATE");
+	for (unsigned from = 0; from < h->slots; from++) {
+		for (unsigned to = 0; to < h->slots; to++) {
+			uint64_t o, head, tail, pgen, cgen, ack, depth;
+			const char *state;
+			char dtext[24];
+
+			if (from == to)
+				continue;
+			o = h->queue_offset + (uint64_t)ipm_queue_index(
+				h->slots, from, to) * h->stride;
+			head = rd64(v, o + offsetof(struct ipm_queue_ctl, head));
+			pgen = rd64(v, o + offsetof(struct ipm_queue_ctl, pgen));
+			tail = rd64(v, o + offsetof(struct ipm_queue_ctl, tail));
+			cgen = rd64(v, o + offsetof(struct ipm_queue_ctl, cgen));
+			ack = rd64(v, o + offsetof(struct ipm_queue_ctl, ack));
+			depth = head - tail;
+			if (head < tail || depth > h->cap || head % IPM_LINE ||
+			    tail % IPM_LINE) {
+				state = "garbage";
+				problem(v, "queue %u->%u: head %" PRIu64
+					", tail %" PRIu64 " (capacity %"
+					PRIu64 ")", from, to, head, tail,
+					h->cap);
+			} else {
+				state = depth ? "pending" : "empty";
+			}
+			if (v->json) {
+				printf("%s{\"from\":%u,\"to\":%u,\"head\":%"
+				       PRIu64 ",\"tail\":%" PRIu64 ","
+				       "\"depth\":%" PRIu64 ",\"producer\":"
+				       "\"0x%" PRIx64 "\",\"consumer\":\"0x%"
+				       PRIx64 "\",\"ack_seq\":%" PRIu64 ","
+				       "\"state\":\"%s\"}", first ? "" : ",",
+				       from, to, head, tail,
+				       strcmp(state, "garbage") ? depth : 0,
+				       pgen, cgen, ack & 0xffffffffu, state);
+				first = 0;
+				continue;
+			}
+			if (strcmp(state, "garbage"))
+				snprintf(dtext, sizeof(dtext), "%" PRIu64,
+					 depth);
+			else
+				snprintf(dtext, sizeof(dtext), "?");
+			printf("%4u %4u %12" PRIu64 " %12" PRIu64 " %8s "
+			       "0x%016" PRIx64 " 0x%016" PRIx64 " %10" PRIu64
+			       " %s\n", from, to, head, tail, dtext, pgen,
+			       cgen, ack & 0xffffffffu, state);
+		}
+	}
+	if (v->json)
+		printf("]");
+}
+
+/* A file-backed region (-M, -m) shrunk by a peer under us: SIGBUS. */
+static sigjmp_buf bus_jump;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jump, 1);
+}
+
+int mailbox_show(const char *prog, int fd, const char *source, int json,
+		 int interval_ms)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	struct view v = { .json = json };
+	struct stat st;
+	struct hdr h;
+	void *map;
+	int ok;
+
+	if (fstat(fd, &st) < 0 || st.st_size < 0) {
+		fprintf(stderr, "%s: the region: %s\n", prog, strerror(errno));
+		return 1;
+	}
+	v.size = (uint64_t)st.st_size;
+	if (v.size < IPM_HEADER_SIZE) {
+		fprintf(stderr, "%s: the region has %" PRIu64 " bytes, less "
+			"than a mailbox header (%u)\n", prog, v.size,
+			IPM_HEADER_SIZE);
+		return 1;
+	}
+	map = mmap(NULL, (size_t)v.size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "%s: cannot map the region: %s\n", prog,
+			strerror(errno));
+		return 1;
+	}
+	v.base = map;
+	sigaction(SIGBUS, &sa, NULL);
+	if (sigsetjmp(bus_jump, 1)) {
+		fflush(stdout);
+		fprintf(stderr, "\n%s: the region shrank while it was read "
+			"(SIGBUS): not sealed, and a peer truncated it\n", prog);
+		munmap(map, (size_t)v.size);
+		return 1;
+	}
+	read_hdr(&v, &h);
+	if (json)
+		putchar('{');
+	print_hdr(&v, &h, source);
+	ok = geometry_ok(&v, &h);
+	if (ok) {
+		print_slots(&v, &h, interval_ms);
+		print_queues(&v, &h);
+	}
+	if (json) {
+		printf(",\"consistent\":%s,\"problems\":%d,\"problem\":",
+		       v.problems ? "false" : "true", v.problems);
+		if (v.problems) {
+			putchar('"');
+			for (const char *c = v.why; *c; c++)
+				if (*c == '"' || *c == '\\')
+					printf("\\%c", *c);
+				else
+					putchar(*c);
+			putchar('"');
+		} else {
+			printf("null");
+		}
+		printf("}\n");
+	} else if (v.problems) {
+		printf("\n%d %s: %s\n", v.problems, v.problems == 1 ?
+		       "inconsistency" : "inconsistencies", v.why);
+	} else {
+		printf("\nconsistent\n");
+	}
+	munmap(map, (size_t)v.size);
+	return v.problems ? 1 : 0;
+}
