@@ -557,11 +557,9 @@ serve:
 			ctl_handle(r.ctl);
 			restart_fd = ctl_take_restart(r.ctl);
 		}
-		server_get_stats(r.srv, &st);
-		if (st.joins + st.left + st.refused + st.disc[0] +
-		    st.disc[1] + st.disc[2] != last_events) {
-			last_events = st.joins + st.left + st.refused +
-				      st.disc[0] + st.disc[1] + st.disc[2];
+		/* Not server_get_stats(): O(peers), every turn. */
+		if (server_events(r.srv) != last_events) {
+			last_events = server_events(r.srv);
 			if (status_due < 0)
 				status_due = mono_ms() + STATUS_INTERVAL_MS;
 		}

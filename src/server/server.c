@@ -567,6 +567,15 @@ int server_peer_info(const struct server *s, int from_id,
 	return -1;
 }
 
+unsigned long server_events(const struct server *s)
+{
+	unsigned long n = s->joins + s->leaves + s->refused;
+
+	for (int i = 0; i < SERVER_DISC_MAX; i++)
+		n += s->disc[i];
+	return n;
+}
+
 void server_get_stats(const struct server *s, struct server_stats *st)
 {
 	*st = (struct server_stats){

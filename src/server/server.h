@@ -88,6 +88,12 @@ int server_peer_info(const struct server *s, int from_id,
 void server_get_stats(const struct server *s, struct server_stats *st);
 
 /*
+ * Joins, leaves, refusals and disconnects so far, summed: it changes when
+ * the peer table did. O(1), unlike server_get_stats() (for every turn).
+ */
+unsigned long server_events(const struct server *s);
+
+/*
  * Across exec (a restart, see restart.c): server_save() writes the peer
  * table (ids, credentials, join order, what each peer is still to be
  * sent, the fds' numbers) into b; server_set_inherit() makes every fd it
