@@ -26,6 +26,21 @@ static long parse_num(const char *s)
 	return v;
 }
 
+int sd_listen_fds_names(int unset_env, char *names, size_t len)
+{
+	const char *v = getenv("LISTEN_FDNAMES");
+
+	names[0] = '\0';
+	if (v && strlen(v) >= len) {
+		if (unset_env)
+			sd_listen_fds_get(1);
+		return -ENAMETOOLONG;
+	}
+	if (v)
+		memcpy(names, v, strlen(v) + 1);
+	return sd_listen_fds_get(unset_env);
+}
+
 int sd_listen_fds_get(int unset_env)
 {
 	const char *pid_s = getenv("LISTEN_PID");

@@ -24,6 +24,13 @@
 int sd_listen_fds_get(int unset_env);
 
 /*
+ * The same, with LISTEN_FDNAMES (colon-separated, one name per fd) copied
+ * into names (NUL-terminated; "" when absent) before it is unset.
+ * -ENAMETOOLONG when it does not fit.
+ */
+int sd_listen_fds_names(int unset_env, char *names, size_t len);
+
+/*
  * Send state (e.g. "READY=1\nSTATUS=serving 2 peers") to NOTIFY_SOCKET.
  * 0 when sent, 0 as well when there is no NOTIFY_SOCKET, -errno when it
  * could not be sent. Never blocks.

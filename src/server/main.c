@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
+#include "fdstore.h"
 #include "listener.h"
 #include "sd.h"
 #include "log.h"
@@ -293,6 +294,7 @@ struct run {
 	char **argv;            /* as given: what a restart executes again */
 	char prog[4096];        /* "": restarts unavailable */
 	char what[300];         /* the region, for STATUS= */
+	struct fdstore fds;
 };
 
 static void restart(struct run *r, int reply_fd)
@@ -328,6 +330,27 @@ static void restart(struct run *r, int reply_fd)
 	sd_notify_state("READY=1");
 }
 
+/* Serve a state: server_create() with main's part taken, its peers. */
+static int adopt(struct run *r, struct st_rd *rd, int stop_fd,
+		 const char *what)
+{
+	char err[512];
+	int rc;
+
+	rc = server_create(&r->srv, &r->cfg, &r->log, r->lis.fd, r->shm.fd,
+			   stop_fd);
+	if (rc < 0)
+		snprintf(err, sizeof(err), "%s", strerror(-rc));
+	else
+		rc = server_restore(r->srv, rd, err, sizeof(err));
+	if (rc < 0) {
+		log_err(&r->log, "%s: %s", what, err);
+		return -1;
+	}
+	server_set_inherit(r->srv, 0);
+	return 1;
+}
+
 /*
  * Taken over from the program that re-executed us: main's part of the
  * state, then the peer table. 1 when restored, 0 when there was no state,
@@ -336,35 +359,53 @@ static void restart(struct run *r, int reply_fd)
  */
 static int take_state(struct run *r, int stop_fd, int check)
 {
+	const char *what = check ? "restart check" : "restart";
 	uint8_t *body = NULL;
 	struct st_rd rd;
 	char err[512];
 	int rc;
 
 	rc = restart_take(&r->rm, &r->cfg, &body, &rd, err, sizeof(err));
-	if (rc <= 0) {
-		if (rc < 0)
-			log_err(&r->log, "%s: %s", check ? "restart check" :
-				"restart", err);
-		free(body);
-		return rc;
-	}
-	rc = server_create(&r->srv, &r->cfg, &r->log, r->lis.fd, r->shm.fd,
-			   stop_fd);
-	if (rc < 0) {
-		snprintf(err, sizeof(err), "%s", strerror(-rc));
-		rc = -1;
-	} else {
-		rc = server_restore(r->srv, &rd, err, sizeof(err)) < 0 ? -1 : 1;
-	}
+	if (rc < 0)
+		log_err(&r->log, "%s: %s", what, err);
+	if (rc > 0)
+		rc = adopt(r, &rd, stop_fd, what);
 	free(body);
-	if (rc < 0) {
-		log_err(&r->log, "%s: %s", check ? "restart check" : "restart",
-			err);
+	return rc;
+}
+
+/*
+ * Socket activation, or the fds of systemd's fd store after a crash
+ * (then 1, the peers served again). *activated: the fds passed.
+ */
+static int take_listen_fds(struct run *r, int stop_fd, int *activated)
+{
+	const char *v = getenv("LISTEN_FDNAMES");
+	size_t len = v ? strlen(v) + 1 : 1;
+	char *names = malloc(len), err[512];
+	struct st_buf b = { 0 };
+	struct st_rd rd;
+	int n, rc = 0;
+
+	if (!names)
 		return -1;
+	n = sd_listen_fds_names(1, names, len);
+	*activated = n;
+	if (n > 0 && fdstore_ours(names)) {
+		rc = fdstore_state(names, n, &r->cfg, &b, err, sizeof(err));
+		rd = (struct st_rd){ .p = b.p, .len = b.len };
+		if (rc == 0 && restart_take_main(&r->rm, &r->cfg, &rd, err,
+						 sizeof(err)) < 0)
+			rc = -1;
+		if (rc < 0)
+			log_err(&r->log, "fd store: %s", err);
+		else
+			rc = adopt(r, &rd, stop_fd, "fd store");
+		*activated = r->rm.activated;
 	}
-	server_set_inherit(r->srv, 0);
-	return 1;
+	st_buf_free(&b);
+	free(names);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -379,7 +420,7 @@ int main(int argc, char **argv)
 	struct server_stats st;
 	unsigned long last_events = 0;
 	int64_t status_due = -1;
-	int activated = 0, differs, restored, check;
+	int activated = 0, differs, restored, check, from_store = 0;
 	char err[512], size[32], *what = r.what;
 	int rc, stale, stop_fd = -1, ready_fd = -1, pidfile_written = 0;
 
@@ -421,8 +462,16 @@ int main(int argc, char **argv)
 			log_to_syslog(log);
 		goto serve;
 	}
-
-	activated = sd_listen_fds_get(1);
+	from_store = take_listen_fds(&r, stop_fd, &activated);
+	if (from_store < 0)
+		return 1;
+	if (from_store) {
+		server_get_stats(r.srv, &st);
+		log_info(log, "took over %u %s from the fd store (a crash "
+			 "restart)", st.peers,
+			 cli_plural(st.peers, "peer", "peers"));
+		goto pidfile;
+	}
 	if (activated < 0 || activated > 1) {
 		log_err(log, "socket activation: %s",
 			activated < 0 ? "malformed LISTEN_FDS/LISTEN_PID" :
@@ -476,6 +525,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+pidfile:
 	if (cfg->pid_file) {
 		rc = write_pidfile(cfg->pid_file);
 		if (rc < 0) {
@@ -513,6 +563,9 @@ serve:
 		if (rc < 0)
 			log_warn(log, "no control socket: %s", strerror(-rc));
 	}
+	if (fdstore_enabled())
+		fdstore_start(&r.fds, log, &r.rm, r.srv,
+			      !restored && !from_store);
 	if (restored) {
 		server_get_stats(r.srv, &st);
 		log_info(log, "restarted in place (%s, restart %llu): serving "

@@ -69,8 +69,8 @@ static void save_listener(struct st_buf *b, const struct listener *l)
 	st_u64(b, l->ino);
 }
 
-static void save_main(struct st_buf *b, const struct restart_main *m,
-		      const struct server_config *cfg)
+void restart_save_main(struct st_buf *b, const struct restart_main *m,
+		       const struct server_config *cfg, uint64_t restarts)
 {
 	st_u64(b, cfg->shm_size);
 	save_listener(b, m->lis);
@@ -85,7 +85,7 @@ static void save_main(struct st_buf *b, const struct restart_main *m,
 	st_u32(b, (uint32_t)m->daemonized);
 	st_u32(b, (uint32_t)m->pidfile_written);
 	st_i64(b, m->started);
-	st_u64(b, m->restarts + 1);
+	st_u64(b, restarts);
 	st_i32(b, m->reply_fd);
 }
 
@@ -159,7 +159,7 @@ int restart_exec(const char *prog, char *const argv[], struct restart_main *m,
 	char num[16];
 	int fd, rc;
 
-	save_main(&b, m, cfg);
+	restart_save_main(&b, m, cfg, m->restarts + 1);
 	server_save(srv, &b);
 	fd = st_to_memfd(&b);
 	st_buf_free(&b);
@@ -227,8 +227,6 @@ int restart_take(struct restart_main *m, const struct server_config *cfg,
 		 uint8_t **body, struct st_rd *r, char *err, size_t errlen)
 {
 	const char *v = getenv(RESTART_ENV_STATE);
-	struct shm_region *shm = m->shm;
-	struct stat st;
 	char *end;
 	long fd;
 	int rc;
@@ -247,6 +245,15 @@ int restart_take(struct restart_main *m, const struct server_config *cfg,
 	unsetenv(RESTART_ENV_STATE);
 	if (rc < 0)
 		return -1;
+	return restart_take_main(m, cfg, r, err, errlen);
+}
+
+int restart_take_main(struct restart_main *m, const struct server_config *cfg,
+		      struct st_rd *r, char *err, size_t errlen)
+{
+	struct shm_region *shm = m->shm;
+	struct stat st;
+
 	if (st_get_u64(r) != cfg->shm_size && !r->err) {
 		snprintf(err, errlen, "the region's size differs from -l");
 		return -1;

@@ -64,6 +64,17 @@ int restart_exec(const char *prog, char *const argv[], struct restart_main *m,
 int restart_take(struct restart_main *m, const struct server_config *cfg,
 		 uint8_t **body, struct st_rd *r, char *err, size_t errlen);
 
+/* restart_take() on a state already read: main's part from r. */
+int restart_take_main(struct restart_main *m, const struct server_config *cfg,
+		      struct st_rd *r, char *err, size_t errlen);
+
+/*
+ * Write main's part of a state (as restart_exec() does) into b, with
+ * the restart count as it is to be read back.
+ */
+void restart_save_main(struct st_buf *b, const struct restart_main *m,
+		       const struct server_config *cfg, uint64_t restarts);
+
 /* Whether this run only checks a state (RESTART_ENV_CHECK). */
 int restart_check_mode(void);
 

@@ -186,6 +186,30 @@ static int alloc_id(struct server *s)
 	return -1;
 }
 
+/* The hook for p, if any (which: joined or left). */
+static void tell_hook(const struct server *s, const struct peer *p, int left)
+{
+	int vec[IVPROTO_MAX_VECTORS];
+	struct server_peer_fds pf = {
+		.id = p->id, .seq = p->seq, .joined = p->joined,
+		.sock = p->sock, .nvec = s->cfg->vectors, .vec = vec,
+	};
+
+	if (!s->hooks || !(left ? s->hooks->left : s->hooks->joined))
+		return;
+	for (unsigned v = 0; v < pf.nvec && v < IVPROTO_MAX_VECTORS; v++)
+		vec[v] = p->vec[v]->fd;
+	if (left)
+		s->hooks->left(s->hooks->ctx, &pf);
+	else
+		s->hooks->joined(s->hooks->ctx, &pf);
+}
+
+void server_set_hooks(struct server *s, const struct server_hooks *h)
+{
+	s->hooks = h;
+}
+
 static void free_peer(const struct server *s, struct peer *p)
 {
 	for (unsigned v = 0; v < s->cfg->vectors; v++)
@@ -309,6 +333,7 @@ void server_add_peer(struct server *s, int sock)
 		return;
 	}
 	peer_creds(p);
+	tell_hook(s, p, 0);
 	log_info(s->log, "peer %d joined (pid %d, uid %u, gid %u; %u %s, "
 		 "%u %s)", id, (int)p->pid, (unsigned)p->uid,
 		 (unsigned)p->gid, nvec, nvec == 1 ? "vector" : "vectors",
@@ -330,6 +355,7 @@ static void remove_peer(struct server *s, struct peer *p)
 		s->tail = prev;
 	s->by_id[p->id] = NULL;
 	s->npeers--;
+	tell_hook(s, p, 1);
 	for (struct peer *o = s->head; o; o = o->next) {
 		if (o->cur == p)
 			o->cur = prev;   /* cur_seq stays: p is behind it */

@@ -103,10 +103,41 @@ unsigned long server_events(const struct server *s);
  */
 struct st_buf;
 struct st_rd;
+struct server_peer_fds;
 void server_save(const struct server *s, struct st_buf *b);
+/*
+ * The same format for peers known only by their fds (systemd's fd store
+ * after a crash): n peers in join order, each taken as set up and told of
+ * all the others, nothing queued; credentials from SO_PEERCRED.
+ */
+void server_save_adopted(struct st_buf *b, unsigned nvec, int shm_fd,
+			 const struct server_peer_fds *peers, size_t n);
 int server_set_inherit(struct server *s, int inherit);
 int server_restore(struct server *s, struct st_rd *r, char *err,
 		   size_t errlen);
+
+/*
+ * Told of each peer as it enters the table and as it leaves it (e.g. to
+ * keep its fds in systemd's fd store). Called from inside the loop: must
+ * not call back into the server.
+ */
+struct server_peer_fds {
+	int id;
+	uint64_t seq;           /* join order */
+	int64_t joined;         /* CLOCK_REALTIME seconds */
+	int sock;
+	unsigned nvec;
+	const int *vec;         /* nvec eventfds */
+};
+
+struct server_hooks {
+	void *ctx;
+	void (*joined)(void *ctx, const struct server_peer_fds *pf);
+	void (*left)(void *ctx, const struct server_peer_fds *pf);
+};
+
+/* Set (or with NULL clear) the hooks; h is not copied. */
+void server_set_hooks(struct server *s, const struct server_hooks *h);
 
 /* Disconnect every peer and free. */
 void server_destroy(struct server *s);

@@ -56,6 +56,7 @@ struct server {
 	unsigned long dropped;     /* connections gone before they were served */
 	int watch_fd;              /* reported to the caller (-1: none) */
 	char watch_tag;
+	const struct server_hooks *hooks;
 	unsigned long joins, leaves, refused;
 	unsigned long disc[SERVER_DISC_MAX];
 };

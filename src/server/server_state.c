@@ -85,6 +85,48 @@ void server_save(const struct server *s, struct st_buf *b)
 	}
 }
 
+void server_save_adopted(struct st_buf *b, unsigned nvec, int shm_fd,
+			 const struct server_peer_fds *peers, size_t n)
+{
+	uint64_t last = n ? peers[n - 1].seq : 0;
+	int next_id = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (peers[i].id + 1 > next_id)
+			next_id = peers[i].id + 1;
+	st_u32(b, nvec);
+	st_i32(b, shm_fd);
+	st_u32(b, (uint32_t)(next_id % IVPROTO_NUM_IDS));
+	st_u64(b, last);
+	for (int i = 0; i < 4 + SERVER_DISC_MAX; i++)
+		st_u64(b, 0);           /* counters start again */
+	st_u32(b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		struct ucred uc = { .pid = -1, .uid = (uid_t)-1,
+				    .gid = (gid_t)-1 };
+		socklen_t len = sizeof(uc);
+
+		getsockopt(peers[i].sock, SOL_SOCKET, SO_PEERCRED, &uc, &len);
+		st_i32(b, peers[i].id);
+		st_i32(b, peers[i].sock);
+		st_i32(b, uc.pid);
+		st_u32(b, uc.uid);
+		st_u32(b, uc.gid);
+		st_i64(b, peers[i].joined);
+		st_u64(b, peers[i].seq);
+		st_u64(b, last);
+		st_u32(b, PF_GREETED | PF_READS);
+		st_u32(b, 0);
+		for (unsigned v = 0; v < nvec; v++)
+			st_i32(b, peers[i].vec[v]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		st_u32(b, 0);           /* nothing being sent */
+		st_u32(b, 0);
+		st_u32(b, 0);           /* no leave notices */
+	}
+}
+
 static int set_cloexec(int fd, int on)
 {
 	int fl = fcntl(fd, F_GETFD);
