@@ -301,7 +301,6 @@ static void restart(struct run *r, int reply_fd)
 {
 	char err[512], ts[64];
 	struct timespec now;
-	int rc;
 
 	if (!r->prog[0]) {
 		log_warn(&r->log, "restart: the program's path is unknown "
@@ -319,14 +318,13 @@ static void restart(struct run *r, int reply_fd)
 	r->rm.reply_fd = reply_fd;
 	r->rm.started = r->info.started;
 	r->rm.restarts = r->info.restarts;
-	rc = restart_exec(r->prog, r->argv, &r->rm, r->srv, &r->cfg, &r->log,
-			  err, sizeof(err));
-	/* Only when the new program did not take over. */
+	/* Returns only when the new program did not take over. */
+	restart_exec(r->prog, r->argv, &r->rm, r->srv, &r->cfg, &r->log, err,
+		     sizeof(err));
 	log_warn(&r->log, "restart failed: %s; still serving", err);
 	if (reply_fd >= 0)
 		ctl_restart_failed(reply_fd, err);
 	r->rm.reply_fd = -1;
-	(void)rc;
 	sd_notify_state("READY=1");
 }
 
