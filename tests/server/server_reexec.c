@@ -21,21 +21,6 @@
 
 #define NVEC 2
 
-static void copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out;
-	ssize_t n;
-
-	CHECK(in >= 0, "%s: %s", from, strerror(errno));
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	CHECK(out >= 0, "%s: %s", to, strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		CHECK(write(out, buf, (size_t)n) == n, "write %s", to);
-	CHECK(n == 0 && close(out) == 0, "copy to %s", to);
-	close(in);
-}
-
 static void host_to_device(struct hostpeer *hp, struct ivdev *dev, int dev_id,
 			   unsigned v)
 {
@@ -178,7 +163,7 @@ int main(void)
 	qt_require_qemu();
 	snprintf(bin, sizeof(bin), "%s/ivshmem-server", tu_tmpdir());
 	snprintf(fresh, sizeof(fresh), "%s/ivshmem-server.new", tu_tmpdir());
-	copy_file(tu_bin("src/server/ivshmem-server"), bin);
+	srv_copy_file(tu_bin("src/server/ivshmem-server"), bin, 0755);
 	tu_server_start_prog(&srv, bin, args);
 	hp_connect(&a, srv.socket_path, NVEC);
 	dev_id = hp_start_device(&a, &dev, srv.socket_path, NVEC, NULL);
@@ -203,7 +188,7 @@ int main(void)
 	      "%d", fds, srv_settled_fds(srv.pid));
 
 	/* The upgrade: a new file at the program's path, the old deleted. */
-	copy_file(tu_bin("src/server/ivshmem-server"), fresh);
+	srv_copy_file(tu_bin("src/server/ivshmem-server"), fresh, 0755);
 	CHECK(rename(fresh, bin) == 0, "rename: %s", strerror(errno));
 	CHECK(stat(bin, &st) == 0 && exe_ino(srv.pid) != st.st_ino,
 	      "the server already runs the new file");

@@ -187,21 +187,6 @@ static void no_leak(struct tu_server *srv, unsigned *restarts)
 	tp_close(&b);
 }
 
-static void copy_file(const char *from, const char *to, mode_t mode)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out;
-	ssize_t n;
-
-	CHECK(in >= 0, "%s: %s", from, strerror(errno));
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	CHECK(out >= 0, "%s: %s", to, strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		CHECK(write(out, buf, (size_t)n) == n, "write %s", to);
-	CHECK(n == 0 && close(out) == 0, "copy to %s", to);
-	close(in);
-}
-
 static void write_file(const char *path, const char *text, mode_t mode)
 {
 	char tmp[300];
@@ -254,7 +239,7 @@ static void bad_programs(struct tu_server *srv, const char *bin,
 	unlink(bin);
 	restart_refused(srv, &a, "no file", "cannot be executed");
 	CHECK(srv_settled_fds(srv->pid) == fds, "refused restarts leaked fds");
-	copy_file(tu_bin("src/server/ivshmem-server"), bin, 0755);
+	srv_copy_file(tu_bin("src/server/ivshmem-server"), bin, 0755);
 	srv_ctl_restart(srv, ++*restarts);
 	tp_expect_quiet(&a, 100);
 	tp_close(&a);
@@ -353,7 +338,7 @@ int main(void)
 
 	srv_raise_nofile();
 	snprintf(bin, sizeof(bin), "%s/ivshmem-server", tu_tmpdir());
-	copy_file(tu_bin("src/server/ivshmem-server"), bin, 0755);
+	srv_copy_file(tu_bin("src/server/ivshmem-server"), bin, 0755);
 	tu_server_start_prog(&srv, bin, args);
 	in_flight(&srv);
 	no_leak(&srv, &restarts);

@@ -330,3 +330,18 @@ void srv_ctl_restart(const struct tu_server *s, unsigned n)
 	CHECK(rc == 0 && strstr(out, want), "ivshmem-ctl restart: status %d, "
 	      "expected '%s' in: %s", rc, want, out);
 }
+
+void srv_copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	CHECK(in >= 0, "%s: %s", from, strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	CHECK(out >= 0, "%s: %s", to, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		CHECK(write(out, buf, (size_t)n) == n, "write %s", to);
+	CHECK(n == 0 && close(out) == 0, "copy to %s", to);
+	close(in);
+}

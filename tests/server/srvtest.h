@@ -8,6 +8,7 @@
 #define IVSHMEM_TESTS_SRVTEST_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "testutil.h"
 #include "wire.h"
@@ -104,6 +105,9 @@ int srv_settled_fds(pid_t pid);
  */
 void srv_restart(const struct tu_server *s, unsigned n);
 void srv_ctl_restart(const struct tu_server *s, unsigned n);
+
+/* Copy a file (e.g. the server's program, to replace it later). */
+void srv_copy_file(const char *from, const char *to, mode_t mode);
 
 /* Raise RLIMIT_NOFILE's soft limit to the hard one; returns it. */
 long srv_raise_nofile(void);
