@@ -163,6 +163,7 @@ struct fdmap {
 	int max;                /* fds 0..max-1 may be named */
 	unsigned char *claimed; /* owned by one role already */
 	struct fdref **ref;
+	int shm_fd;             /* the region's, as saved */
 };
 
 enum fd_kind { FD_SOCKET, FD_EVENTFD };
@@ -319,7 +320,8 @@ static int read_queues(struct server *s, struct st_rd *r, struct fdmap *m,
 
 	n = st_get_count(r, STAGE_MAX(nvec), 12);
 	off = st_get_u32(r);
-	if (r->err || off >= IVPROTO_MSG_SIZE || (off && !n))
+	if (r->err || off >= IVPROTO_MSG_SIZE || (off && !n) ||
+	    (!p->greeted && (n || p->cur_seq)))
 		FAIL("peer %d: its message being sent is malformed", p->id);
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t value = st_get_i64(r);
@@ -332,6 +334,13 @@ static int read_queues(struct server *s, struct st_rd *r, struct fdmap *m,
 		if (fd >= 0 && !(ref = staged_ref(m, fd)))
 			FAIL("peer %d: a message's fd %d is none of the "
 			     "region's or the peers' eventfds", p->id, fd);
+		/* What the protocol has: the region (-1), else an id. */
+		if ((ref && ref == m->ref[m->shm_fd]) !=
+		    (value == IVPROTO_SHM_ID) ||
+		    (value != IVPROTO_SHM_ID &&
+		     (value < 0 || value > IVPROTO_MAX_PEER_ID)))
+			FAIL("peer %d: a message %lld%s is not the protocol's",
+			     p->id, (long long)value, ref ? " with an fd" : "");
 		if (sendq_push(&p->stage, value, ref) < 0)
 			FAIL("out of memory");
 	}
@@ -397,6 +406,7 @@ int server_restore(struct server *s, struct st_rd *r, char *err,
 	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		FAIL("fd %d is not the region", shm_fd);
 	m.claimed[shm_fd] = 1;
+	m.shm_fd = shm_fd;
 	m.ref[shm_fd] = fdref_get(s->shm);
 	for (uint32_t i = 0; i < npeers; i++) {
 		p = calloc(1, sizeof(*p) + nvec * sizeof(p->vec[0]));
