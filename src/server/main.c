@@ -432,7 +432,7 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : CLI_EXIT_USAGE;
 	log_init(log, cfg->verbosity < 0 ? LOG_WARNING :
 		      cfg->verbosity == 0 ? LOG_INFO : LOG_DEBUG);
-	if (restart_prog_path(r.prog, sizeof(r.prog)) < 0)
+	if (restart_prog_path(argv[0], r.prog, sizeof(r.prog)) < 0)
 		r.prog[0] = '\0';
 	r.rm = (struct restart_main){ .lis = &r.lis, .ctl_lis = &r.ctl_lis,
 				      .shm = &r.shm, .reply_fd = -1 };

@@ -13,10 +13,42 @@
 #include <time.h>
 #include <unistd.h>
 
-int restart_prog_path(char *buf, size_t len)
+/*
+ * argv[0] made absolute, if it names the very file we run: then a
+ * symlink in it (e.g. one an upgrade repoints) is kept. 0 or -errno.
+ */
+static int argv0_path(const char *argv0, const struct stat *exe, char *buf,
+		      size_t len)
 {
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	char cwd[4096];
+	struct stat st;
+	int n;
 
+	if (!argv0 || !strchr(argv0, '/'))
+		return -ENOENT;   /* found in PATH: no telling which */
+	if (argv0[0] == '/')
+		n = snprintf(buf, len, "%s", argv0);
+	else if (getcwd(cwd, sizeof(cwd)))
+		n = snprintf(buf, len, "%s/%s", cwd, argv0);
+	else
+		return -errno;
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (stat(buf, &st) < 0)
+		return -errno;
+	return st.st_dev == exe->st_dev && st.st_ino == exe->st_ino ? 0 :
+	       -ESTALE;
+}
+
+int restart_prog_path(const char *argv0, char *buf, size_t len)
+{
+	struct stat exe;
+	ssize_t n;
+
+	if (stat("/proc/self/exe", &exe) == 0 &&
+	    argv0_path(argv0, &exe, buf, len) == 0)
+		return 0;
+	n = readlink("/proc/self/exe", buf, len - 1);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n >= len - 1)

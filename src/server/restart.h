@@ -41,10 +41,12 @@ struct restart_main {
 };
 
 /*
- * Resolve the program's path now (/proc/self/exe), before an upgrade
- * replaces the file: afterwards it names the old, deleted one.
+ * The program's path, resolved now, before an upgrade replaces the file
+ * (afterwards /proc/self/exe names the old, deleted one): argv0 made
+ * absolute when it names the file we run (symlinks in it kept), else
+ * where /proc/self/exe points.
  */
-int restart_prog_path(char *buf, size_t len);
+int restart_prog_path(const char *argv0, char *buf, size_t len);
 
 /*
  * Save everything, check the new program at prog, exec it. Returns only

@@ -247,6 +247,40 @@ static void bad_programs(struct tu_server *srv, const char *bin,
 }
 
 /*
+ * Started through a symlink, as an installation with versioned files
+ * may do: an upgrade repoints the link, and a restart runs the new file.
+ */
+static void symlink_upgrade(void)
+{
+	static const char *const args[] = { "-n", "2", NULL };
+	char v1[256], v2[256], link[256], tmp[256], exe[64];
+	struct tu_server srv;
+	struct stat st, run;
+	struct tpeer a;
+
+	snprintf(v1, sizeof(v1), "%s/server-v1", tu_tmpdir());
+	snprintf(v2, sizeof(v2), "%s/server-v2", tu_tmpdir());
+	snprintf(link, sizeof(link), "%s/server-current", tu_tmpdir());
+	snprintf(tmp, sizeof(tmp), "%s/server-next", tu_tmpdir());
+	srv_copy_file(tu_bin("src/server/ivshmem-server"), v1, 0755);
+	srv_copy_file(tu_bin("src/server/ivshmem-server"), v2, 0755);
+	CHECK(symlink(v1, link) == 0, "symlink");
+	tu_server_start_prog(&srv, link, args);
+	tp_join(&a, srv.socket_path, NVEC, NULL, 0, NULL);
+	CHECK(symlink(v2, tmp) == 0 && rename(tmp, link) == 0, "repoint");
+	srv_ctl_restart(&srv, 1);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)srv.pid);
+	CHECK(stat(v2, &st) == 0 && stat(exe, &run) == 0 &&
+	      st.st_ino == run.st_ino, "after repointing the link, the "
+	      "restart did not run the new file");
+	tp_expect_quiet(&a, 100);
+	tp_close(&a);
+	CHECK(tu_server_stop(&srv) == 0, "server exit status");
+	printf("started through a symlink, repointed: the restart runs the "
+	       "file it points to now\n");
+}
+
+/*
  * Start the server with IVSHMEM_SERVER_STATE naming a memfd holding
  * 'state' (len bytes), as a restarting server would; it must exit 1
  * with 'msg' in its output and leave no socket.
@@ -346,6 +380,7 @@ int main(void)
 	CHECK(tu_server_stop(&srv) == 0, "server exit status, see %s",
 	      srv.log_path);
 	bad_states();
+	symlink_upgrade();
 	printf("server_reexec_state: ok\n");
 	return 0;
 }
