@@ -191,8 +191,10 @@ static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
 			snprintf(age, sizeof(age), "< %lld ms (+%" PRIu64 ")",
 				 (long long)waited, hb - hb0[s]);
 		else
-			snprintf(age, sizeof(age), ">= %lld ms (stalled)",
-				 (long long)waited);
+			/* A sleeper does not beat: only a busy one is stuck. */
+			snprintf(age, sizeof(age), ">= %lld ms (%s)",
+				 (long long)waited,
+				 sl ? "asleep" : "not moving");
 		if (owner && id < 0)
 			problem(v, "slot %u: owner 0x%" PRIx64 " names no peer",
 				s, owner);
