@@ -58,11 +58,13 @@ struct ipm_queue_ctl {
 	_Atomic uint64_t head;  /* producer */
 	_Atomic uint64_t pgen;  /* producer's token */
 	uint8_t pad0[IPM_LINE - 16];
-	_Atomic uint64_t tail;  /* consumer */
+	_Atomic uint64_t tail;  /* consumer: a hint, see tail_check */
 	_Atomic uint64_t cgen;  /* consumer's token: it is attached */
 	_Atomic uint64_t ack;   /* check << 32 | seq: last acked completion */
 	_Atomic uint64_t claim; /* the same for the last ACK record claimed */
-	uint8_t pad1[IPM_LINE - 32];
+	/* check << 32 | tail / 64: the tail as the consumer wrote it */
+	_Atomic uint64_t tail_check;
+	uint8_t pad1[IPM_LINE - 40];
 };
 
 enum ipm_rec_type {

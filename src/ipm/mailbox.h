@@ -3,6 +3,8 @@
 #ifndef IVSHMEM_IPM_MAILBOX_H
 #define IVSHMEM_IPM_MAILBOX_H
 
+#include <errno.h>
+
 #include "backend.h"
 #include "layout.h"
 #include "sum.h"
@@ -55,6 +57,8 @@ struct mbox {
 	/* Our own indexes: the shared copies are only ever written from these. */
 	uint64_t head[IPM_MAX_SLOTS];   /* producer, per destination slot */
 	uint64_t tail_seen[IPM_MAX_SLOTS]; /* receiver's tail, last read */
+	/* The receiver token tail_seen is a checked tail of (0: none yet). */
+	uint64_t tail_for[IPM_MAX_SLOTS];
 	uint64_t attached[IPM_MAX_SLOTS];  /* receiver token seen in cgen */
 	/* Heartbeats (mbox_presence.c): ours, and when others' last moved. */
 	uint64_t hb_value;
@@ -63,6 +67,8 @@ struct mbox {
 	uint64_t seen_owner[IPM_MAX_SLOTS], seen_hb[IPM_MAX_SLOTS];
 	long long seen_at[IPM_MAX_SLOTS];
 	uint64_t tail[IPM_MAX_SLOTS];   /* consumer, per source slot */
+	/* The sender token our tail_check words are for, and the last. */
+	uint64_t tail_tok[IPM_MAX_SLOTS], tail_word[IPM_MAX_SLOTS];
 	int cached_slot[2];             /* last id -> slot lookup */
 	/*
 	 * The next process looks at the producers' heads where there is no
@@ -129,6 +135,51 @@ static inline uint64_t mbox_bye_of(const struct mbox *mb, uint64_t token)
 {
 	return (uint64_t)ipm_ack_check(token, ~token, 0, mb->hw_sum) << 32 |
 	       (uint32_t)token;
+}
+
+/*
+ * A receiver's tail_check word for tail t (a multiple of 64) of the queue
+ * from the sender 'src' to the receiver 'dst': the tail's line number and
+ * a check over (~t, src, dst), in one 64-bit store. The tokens are in the
+ * opposite order from an ack's and the index inverted, so neither an ack
+ * nor a claim word passes as a tail.
+ */
+static inline uint64_t mbox_tail_word(const struct mbox *mb, uint64_t t,
+				      uint64_t dst, uint64_t src)
+{
+	return (uint64_t)ipm_ack_check(~t, src, dst, mb->hw_sum) << 32 |
+	       (uint32_t)(t / IPM_LINE);
+}
+
+/*
+ * The tail a tail_check word 'w' stands for, its upper bits taken from
+ * 'near' (within 2^31 lines of it): 0 with *t when the word checks.
+ */
+static inline int mbox_tail_decode(const struct mbox *mb, uint64_t w,
+				   uint64_t near, uint64_t dst, uint64_t src,
+				   uint64_t *t)
+{
+	int32_t d = (int32_t)((uint32_t)w - (uint32_t)(near / IPM_LINE));
+	uint64_t v = near / IPM_LINE * IPM_LINE + (uint64_t)(int64_t)d *
+						   IPM_LINE;
+
+	if (mbox_tail_word(mb, v, dst, src) != w)
+		return -EBADMSG;
+	*t = v;
+	return 0;
+}
+
+/*
+ * Store our tail t of the queue from slot s, with its check for the
+ * sender token tail_tok[s]: the hint first, then the word it is checked by.
+ */
+static inline void mbox_put_tail(struct mbox *mb, struct ipm_queue_ctl *ctl,
+				 unsigned s, uint64_t t)
+{
+	mb->tail_word[s] = mbox_tail_word(mb, t, mb->token, mb->tail_tok[s]);
+	atomic_store_explicit(&ctl->tail, t, memory_order_release);
+	atomic_store_explicit(&ctl->tail_check, mb->tail_word[s],
+			      memory_order_release);
 }
 
 /*

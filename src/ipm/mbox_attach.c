@@ -154,7 +154,7 @@ static void attach_queues(struct mbox *mb)
 	atomic_store(&mb->slots[mb->me].wants_ack, 0);
 	for (unsigned o = 0; o < mb->g.slots; o++) {
 		struct ipm_queue_ctl *in, *out;
-		uint64_t h, t;
+		uint64_t h, t, cgen;
 
 		if (o == mb->me)
 			continue;
@@ -162,18 +162,34 @@ static void attach_queues(struct mbox *mb)
 		in = mb->in[o] = mbox_queue_at(mb, o, mb->me);
 		h = atomic_load(&in->head) & ~(uint64_t)(IPM_LINE - 1);
 		mb->tail[o] = h;
-		atomic_store_explicit(&in->tail, h, memory_order_release);
+		mb->tail_tok[o] = atomic_load(&in->pgen);
+		mbox_put_tail(mb, in, o, h);
 		atomic_store_explicit(&in->cgen, mb->token,
 				      memory_order_release);
-		/* Out: continue from the consumer's tail. */
+		/*
+		 * Out: continue from the consumer's tail. Its check is for
+		 * the slot's last sender (pgen, before we take it over);
+		 * one that checks is trusted as where the receiver is.
+		 * Otherwise the hint is all there is, and no room is
+		 * assumed until a tail checked for us is read.
+		 */
 		out = mb->out[o] = mbox_queue_at(mb, mb->me, o);
 		h = atomic_load(&out->head);
 		t = atomic_load(&out->tail);
-		if (h % IPM_LINE || t % IPM_LINE || h - t > cap)
-			h = t & ~(uint64_t)(IPM_LINE - 1);
+		cgen = atomic_load(&out->cgen);
+		if (!mbox_tail_decode(mb, atomic_load(&out->tail_check), t,
+				      cgen, atomic_load(&out->pgen), &t)) {
+			mb->tail_for[o] = cgen;
+			if (h % IPM_LINE || h - t > cap)
+				h = t;
+			mb->tail_seen[o] = t;
+		} else {
+			mb->tail_for[o] = 0;
+			if (h % IPM_LINE || t % IPM_LINE || h - t > cap)
+				h = t & ~(uint64_t)(IPM_LINE - 1);
+			mb->tail_seen[o] = h - cap;
+		}
 		mb->head[o] = h;
-		/* No room assumed until the receiver's tail is read. */
-		mb->tail_seen[o] = h - cap;
 		atomic_store_explicit(&out->head, h, memory_order_release);
 		atomic_store_explicit(&out->pgen, mb->token,
 				      memory_order_release);

@@ -22,7 +22,7 @@ static void complete_held(struct ipm *ipm, struct mbox *mb)
 
 	mb->held = 0;
 	mb->tail[s] = mb->held_end;
-	atomic_store_explicit(&ctl->tail, mb->held_end, memory_order_release);
+	mbox_put_tail(mb, ctl, s, mb->held_end);
 	if (mb->held_ack) {
 		uint64_t seq = mb->held_seq;
 		uint64_t w = (uint64_t)ipm_ack_check(seq, mb->token,
@@ -52,8 +52,7 @@ static void drop(struct mbox *mb, unsigned s, uint64_t head)
 {
 	mb->stats.dropped++;
 	mb->tail[s] = head;
-	atomic_store_explicit(&mbox_ctl(mb, s, mb->me)->tail, head,
-			      memory_order_release);
+	mbox_put_tail(mb, mbox_ctl(mb, s, mb->me), s, head);
 }
 
 /* The stamp of the record at 'at', with the record's fields behind it. */
@@ -190,9 +189,23 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 	uint64_t src, t = mb->tail[s], h;
 	int id, n = 0, rc;
 
-	/* Our own fields: put them back if somebody scribbled on them. */
-	if (atomic_load_explicit(&ctl->tail, memory_order_relaxed) != t)
-		atomic_store_explicit(&ctl->tail, t, memory_order_release);
+	/*
+	 * Our own fields: put them back if somebody scribbled on them. The
+	 * sender believes only a tail checked for its token: the one our
+	 * view has (a newcomer's, once we have adopted it), else pgen's.
+	 */
+	src = mbox_view(ipm, mb, s);
+	if (!src)
+		src = atomic_load_explicit(&ctl->pgen, memory_order_acquire);
+	if (src != mb->tail_tok[s]) {
+		mb->tail_tok[s] = src;
+		mbox_put_tail(mb, ctl, s, t);
+	} else if (atomic_load_explicit(&ctl->tail_check,
+					memory_order_relaxed) !=
+		   mb->tail_word[s] ||
+		   atomic_load_explicit(&ctl->tail, memory_order_relaxed) != t) {
+		mbox_put_tail(mb, ctl, s, t);
+	}
 	if (atomic_load_explicit(&ctl->cgen, memory_order_relaxed) != mb->token)
 		atomic_store_explicit(&ctl->cgen, mb->token,
 				      memory_order_release);
@@ -285,7 +298,7 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 	}
 	if (!mb->held && mb->tail[s] != t) {
 		mb->tail[s] = t;
-		atomic_store_explicit(&ctl->tail, t, memory_order_release);
+		mbox_put_tail(mb, ctl, s, t);
 	}
 	return n;
 }

@@ -67,9 +67,45 @@ static int fits(uint64_t h, uint64_t t, uint64_t need, uint64_t cap)
 }
 
 /*
+ * Read the receiver's tail: 0 with *t when it is one the receiver wrote
+ * for us (its check passes) and tells where it is; -EBUSY otherwise (a
+ * scribble, or not yet rewritten for our token: wait, it puts its own
+ * back). Our head moves to a checked tail we never were at: the receiver
+ * dropped up to a bogus head past ours (or is new and started elsewhere);
+ * what we queued in between is lost (its sequence gap says so).
+ */
+static int read_tail(struct mbox *mb, unsigned r, uint64_t dst, uint64_t *t)
+{
+	struct ipm_queue_ctl *ctl = mbox_ctl(mb, mb->me, r);
+	const uint64_t cap = mb->g.queue_cap, h = mb->head[r];
+	uint64_t w = atomic_load_explicit(&ctl->tail_check,
+					  memory_order_acquire);
+	/* Trusted once: from then on the tail is near our own head. */
+	int known = mb->tail_for[r] == dst;
+	uint64_t near = known ? h : atomic_load_explicit(&ctl->tail,
+							  memory_order_acquire);
+
+	if (mbox_tail_decode(mb, w, near, dst, mb->token, t))
+		return -EBUSY;
+	if (h - *t <= cap) {
+		/* It only moves forward: an older one is a replay. */
+		if (known && *t - mb->tail_seen[r] > cap)
+			return -EBUSY;
+	} else if (!known || *t - h < UINT64_C(1) << 62) {
+		/* Ahead of us, or a new receiver far away: follow it. */
+		mb->head[r] = *t;
+		atomic_store_explicit(&ctl->head, *t, memory_order_release);
+	} else {
+		return -EBUSY; /* far behind: an old one replayed */
+	}
+	mb->tail_for[r] = dst;
+	mb->tail_seen[r] = *t;
+	return 0;
+}
+
+/*
  * Try to queue once: 0 when published (the record at *rec_at, its stamp's
- * index *rec_end), -EBUSY when there is no room yet, -EIO when the
- * receiver's tail makes no sense (it may heal itself).
+ * index *rec_end), -EBUSY when there is no room yet (or no tail to believe).
  */
 static int try_put(struct mbox *mb, unsigned r, const struct put *p,
 		   uint8_t **rec_at, uint64_t *rec_end)
@@ -77,7 +113,7 @@ static int try_put(struct mbox *mb, unsigned r, const struct put *p,
 	struct ipm_queue_ctl *ctl = mbox_ctl(mb, mb->me, r);
 	uint8_t *ring = mbox_data(mb, mb->me, r);
 	const uint64_t cap = mb->g.queue_cap, need = ipm_rec_size(p->len);
-	uint64_t h = mb->head[r], off;
+	uint64_t h, off;
 	uint64_t t = mb->tail_seen[r];
 
 	/*
@@ -85,32 +121,9 @@ static int try_put(struct mbox *mb, unsigned r, const struct put *p,
 	 * bounds the room from below: read its line (which the receiver
 	 * keeps writing) only when that bound says we are full.
 	 */
-	if (fits(h, t, need, cap))
-		goto put;
-	t = atomic_load_explicit(&ctl->tail, memory_order_acquire);
-	if (t % IPM_LINE)
-		return -EIO;
-	if (h - t > cap) {
-		/*
-		 * The receiver is somewhere we never were: it believed a
-		 * bogus head (then dropped up to it, past ours), or its tail
-		 * was scribbled on. Waiting would not help in the first case
-		 * (neither side would ever move again), so continue from
-		 * where it says it reads next; what we queued in between is
-		 * lost (its sequence gap says so). In the second case it
-		 * puts its own tail back, and we follow it again on the
-		 * next send.
-		 */
-		h = t;
-		mb->head[r] = h;
-		atomic_store_explicit(&ctl->head, h, memory_order_release);
-		/* Read it again next time: if it was a scribble, the
-		 * receiver has put its own back by then, and we follow. */
-		mb->tail_seen[r] = h - cap;
-		goto put;
-	}
-	mb->tail_seen[r] = t;
-put:
+	if (!fits(mb->head[r], t, need, cap) && read_tail(mb, r, p->dst, &t))
+		return -EBUSY;
+	h = mb->head[r];
 	off = h % cap;
 	if (off + need > cap) {
 		/* Records never wrap: mark the rest of the ring as skipped. */
