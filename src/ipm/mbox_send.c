@@ -85,8 +85,16 @@ static int read_tail(struct mbox *mb, unsigned r, uint64_t dst, uint64_t *t)
 	uint64_t near = known ? h : atomic_load_explicit(&ctl->tail,
 							  memory_order_acquire);
 
-	if (mbox_tail_decode(mb, w, near, dst, mb->token, t))
+	/*
+	 * Our head, put back if scribbled on: a receiver that believes a
+	 * bogus one (or none) may wait for records that are already there
+	 * while we wait for its tail. Only here, when we are full.
+	 */
+	if (atomic_load_explicit(&ctl->head, memory_order_relaxed) != h)
+		atomic_store_explicit(&ctl->head, h, memory_order_release);
+	if (mbox_tail_decode(mb, w, near, dst, mb->token, t)) {
 		return -EBUSY;
+	}
 	if (h - *t <= cap) {
 		/* It only moves forward: an older one is a replay. */
 		if (known && *t - mb->tail_seen[r] > cap)
