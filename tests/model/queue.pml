@@ -19,7 +19,6 @@
  *                   README.md, "Open findings")
  *   CHECK_RECOVERY  also: every message sent once the scribbler is done
  *                   and the receiver's last drop is behind is delivered
- *                   (does NOT hold: README.md, "Open findings")
  */
 
 #ifndef M
@@ -42,6 +41,7 @@
 #define OLD 2		/* the tokens of a slot's earlier owner */
 #define ACKRID 9	/* an ack word the receiver computed */
 #define CLAIMRID 8	/* a claim word the receiver computed */
+#define TAILRID 7	/* a tail_check word the receiver computed */
 #define OLDRID 10	/* records an earlier owner left: 10, 11 */
 
 /* A record's state, in the stamp's low bits. */
@@ -83,7 +83,7 @@ typedef rec {
 
 rec ring[CAP];
 byte head = START;	/* sender's control word */
-byte tail = START;	/* receiver's control word */
+cword tailw;		/* receiver: its tail, checked (tail_check) */
 cword ackw;		/* receiver: the last ACK record completed (seq) */
 cword claimw;		/* receiver: the last ACK record it claims (seq) */
 
@@ -109,7 +109,7 @@ bool stamp_scribbled;	/* the scribbler wrote a stamp word */
 
 proctype Sender()
 {
-	byte h = START, k = 1, seq = 1, tv, off;
+	byte h = START, k = 1, seq = 1, tv = START, rv, rr, off;
 	bool wait, won;
 
 	do
@@ -120,20 +120,26 @@ proctype Sender()
 		:: else
 		fi;
 		wait = (k == WAITK);
-		/* try_put: room from the receiver's tail, if believable */
+		/* try_put: room from the receiver's tail, if it checks */
 room:
-		atomic { tv = tail; read_k = k };
+		atomic { rv = tailw.v; rr = tailw.rid; read_k = k };
 		if
-		:: !BELIEVE(h, tv) ->
-			/* the receiver is where we never were: follow it
-			 * (mbox_send.c: h - t > cap) */
-			h = tv; head = h
-		:: else
+		:: rr == TAILRID && rv > h ->
+			/* the receiver is past us (it dropped up to a
+			 * bogus head): follow it (mbox_send.c read_tail) */
+			h = rv; head = h; tv = rv
+		:: rr == TAILRID && rv <= h && rv > tv -> tv = rv
+		:: else		/* scribbled, or older: not believed */
 		fi;
 		if
 		:: h - tv >= CAP ->
-			/* full: sleep until the tail moves */
-			(tail != tv);
+			/* full: put our head back, sleep until the tail
+			 * word moves (or our head is scribbled again) */
+			if
+			:: head != h -> head = h
+			:: else
+			fi;
+			(tailw.v != rv || tailw.rid != rr || head != h);
 			goto room
 		:: else
 		fi;
@@ -187,20 +193,25 @@ room:
 				:: else
 				fi;
 				if
-				:: ring[off].stamp.st == S_CLAIMED &&
-				   claimw.rid == CLAIMRID && claimw.v == seq ->
-					/* claimed: counts as delivered */
+				:: (ring[off].stamp.st == S_CLAIMED &&
+				    claimw.rid == CLAIMRID &&
+				    claimw.v == seq) ||
+				   (ackw.rid == ACKRID && ackw.v == seq) ->
+					/* claimed or acked: delivered */
 					returned0[k] = 1;
 					seq++;
 					break
 				:: else ->
 					/* scribbled: withdraw from whatever
-					 * is there, zero the sum */
+					 * is there, zero the sum; the seq is
+					 * not reused (the receiver may have
+					 * claimed it: a gap, never a skip) */
 					d_step {
 						ring[off].stamp.st = S_WITHDRAWN;
 						ring[off].pay.rid = 0
 					};
 					withdrawn[k] = 1;
+					seq++;
 					break
 				fi
 			od
@@ -221,9 +232,9 @@ proctype Receiver()
 loop:
 	/* drain: our own words, put back if somebody scribbled on them */
 	if
-	:: tail != t ->
+	:: tailw.v != t || tailw.rid != TAILRID ->
 		d_step {
-			tail = t;
+			tailw.v = t; tailw.rid = TAILRID;
 			if
 			:: drop_pending -> dropped_to = read_k; drop_pending = 0
 			:: else
@@ -266,7 +277,7 @@ sleep:
 	/* nothing to do: sleep until a word we read changes (doorbell) */
 end_sleep:
 	(ring[off].stamp.end != e || ring[off].stamp.st != st ||
-	 head != h || tail != t ||
+	 head != h || tailw.v != t || tailw.rid != TAILRID ||
 	 (acked > 0 && (ackw.v != acked || ackw.rid != ACKRID)));
 	goto loop;
 
@@ -342,7 +353,7 @@ got_rec:
 	};
 progress_delivered:
 	t = e;
-	tail = t;
+	d_step { tailw.v = t; tailw.rid = TAILRID };
 	if
 	:: q.ack -> d_step { acked = q.seq; ackw.v = q.seq; ackw.rid = ACKRID }
 	:: else
@@ -385,7 +396,15 @@ proctype Scribbler()
 		   /* the same index, another state: the checksum holds */
 		   atomic { ring[c].stamp.st = d; stamp_scribbled = 1 }
 		:: select(v : LO .. HI); head = v
-		:: select(v : LO .. HI); tail = v
+		:: select(v : LO .. HI); atomic { tailw.v = v; tailw.rid = 0 }
+		:: select(v : LO .. HI);
+		   /* the receiver's own word, replayed: an older tail */
+		   atomic {
+			if
+			:: tailw.rid == TAILRID && v < tailw.v -> tailw.v = v
+			:: else
+			fi
+		   }
 		:: select(v : 1 .. M); atomic { ackw.v = v; ackw.rid = 0 }
 		:: select(v : 1 .. M); atomic { claimw.v = v; claimw.rid = 0 }
 		:: select(d : 0 .. CAP - 1);
@@ -436,6 +455,7 @@ proctype Quiescence()
 init {
 	/* An earlier owner's records, delivered or not: plausible stamps. */
 	d_step {
+		tailw.v = START; tailw.rid = TAILRID;
 		ring[0].stamp.end = 1; ring[0].stamp.erid = OLDRID;
 		ring[0].stamp.st = S_PUB;
 		ring[0].hdr.seq = 1; ring[0].hdr.tok = OLD;
