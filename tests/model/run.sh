@@ -57,6 +57,10 @@ pan() {
 pan safety "-DM=3 -DSCRIBBLES=1" "-DSAFETY -DCOLLAPSE" "-m1000000" clean
 # Liveness: no cycle in which neither side makes progress (fair runs).
 pan progress "-DM=2 -DSCRIBBLES=1" "-DNP -DCOLLAPSE" "-m1000000 -l -f" clean
+# Recovery: once the scribbler is done (and the receiver's last drop is
+# behind), every message sent is delivered or reported withdrawn.
+pan recovery "-DM=3 -DSCRIBBLES=1 -DCHECK_RECOVERY" "-DSAFETY -DCOLLAPSE" \
+	"-m1000000" clean
 # The model can fail: without the sequence check, a replay is delivered;
 # without the checksum, a scribbled payload is.
 pan no_seq "-DM=3 -DSCRIBBLES=1 -DNO_SEQ" "-DSAFETY" "-m1000000" \
