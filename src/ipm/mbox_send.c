@@ -243,10 +243,7 @@ static int taken(const struct mbox *mb, const struct ipm_queue_ctl *ctl,
 
 /*
  * Give up on the record at 'at': 1 when we withdrew it (the receiver never
- * delivers it), 2 when we withdrew it over a stamp that was not ours
- * (scribbled: the receiver may have claimed it, so its seq is not reused,
- * or a later message would look replayed), 0 when the receiver had
- * claimed it (it is delivered).
+ * delivers it), 0 when the receiver had claimed it (it is delivered).
  *
  * The stamp's compare-and-swap decides between two honest parties; the
  * receiver's claim word, stored right after it wins, decides when a
@@ -263,11 +260,9 @@ static int withdraw(struct mbox *mb, unsigned r, uint8_t *at, uint64_t end,
 	struct ipm_queue_ctl *ctl = mbox_ctl(mb, mb->me, r);
 	uint8_t *sum = at + offsetof(struct ipm_rec, sum);
 	uint32_t bad;
-	int won = 1;
 
 	if (!atomic_compare_exchange_strong(stamp, &v,
 					    end | IPM_ST_WITHDRAWN)) {
-		won = 2;
 		if (v == (end | IPM_ST_CLAIMED)) {
 			long long until = ipm_now_ms() + grace_ms;
 			unsigned i = 0;
@@ -296,7 +291,7 @@ static int withdraw(struct mbox *mb, unsigned r, uint8_t *at, uint64_t end,
 	bad = ~bad;
 	memcpy(sum, &bad, sizeof(bad));
 	mb->stats.send_withdrawn++;
-	return won;
+	return 1;
 }
 
 /* How long a CLAIMED stamp may wait for its claim word. */
@@ -350,14 +345,10 @@ static int wait_acked(struct ipm *ipm, struct mbox *mb, unsigned r,
 						  memory_order_acquire),
 			 seq, dst))
 		rc = 0;
-	if (rc) {
-		int w = withdraw(mb, r, at, end, seq, dst, grace_ms(ipm));
-
-		if (!w)
-			rc = 0;
-		else if (w == 1)
-			mb->seq_out[r] = seq; /* never delivered: reused */
-	}
+	if (rc && !withdraw(mb, r, at, end, seq, dst, grace_ms(ipm)))
+		rc = 0;
+	if (rc)
+		mb->seq_out[r] = seq; /* never delivered: the next one is it */
 	return rc;
 }
 
