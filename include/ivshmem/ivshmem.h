@@ -152,6 +152,18 @@ int ivshmem_mem_sealed(const struct ivshmem *iv);
 int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector);
 
 /*
+ * Wake whoever waits on vector 'vector' of peer 'peer' without adding to
+ * its eventfd's counter (a write of 0), for peers that wait
+ * edge-triggered (epoll EPOLLET) with a counter they keep above 0: a
+ * waiter sees the wake-up only while the counter is not 0, so this is no
+ * replacement for ivshmem_ring() unless the peer said it waits that way
+ * (the IPM mailbox's `sleeping` word, docs/mailbox-layout.md). Never
+ * blocks, whatever another peer did to the file's flags or counter (a
+ * write of 0 never waits); errors as ivshmem_ring().
+ */
+int ivshmem_nudge(struct ivshmem *iv, int peer, unsigned vector);
+
+/*
  * Live peers other than ourselves, ascending. Writes up to 'max' ids to
  * 'ids' (may be NULL when max is 0) and returns how many peers there are.
  */

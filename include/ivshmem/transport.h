@@ -44,6 +44,14 @@ struct ivshm_transport_ops {
 	/* 1 when the peer is known live, 0 when known gone, -ENOTSUP. */
 	int (*peer_live)(struct ivshm_transport *t, int peer);
 	void (*close)(struct ivshm_transport *t);
+	/*
+	 * May be NULL. Wake a peer that waits edge-triggered on 'vector'
+	 * with a counter it keeps above 0, without adding to the counter
+	 * (ivshmem_nudge()); never blocks. A transport that has it can also
+	 * be woken so: its vector fd is an eventfd that peers write
+	 * directly. 0 or -errno.
+	 */
+	int (*nudge)(struct ivshm_transport *t, int peer, unsigned vector);
 };
 
 struct ivshm_transport {

@@ -45,6 +45,13 @@ struct ipm {
 	int presence_gone; /* no more news will come: stop polling for it */
 	int max_size; /* ops->max_data_size, fixed once open */
 	uint64_t delivered; /* doorbell mode's only counter */
+	/*
+	 * ipm_wait_fds' epoll set, made on first use (-1: none yet, or it
+	 * could not be made: poll() then): vector 0 edge-triggered, so a
+	 * wake-up needs no read of the counter; the presence fd (ep_presence,
+	 * -1 once dropped) level-triggered.
+	 */
+	int epfd, ep_presence;
 	void *priv; /* the backend's state */
 };
 
@@ -54,8 +61,17 @@ extern const struct ipm_backend_ops ipm_mailbox_ops;
 /* What ipm_wait_fds saw readable. */
 #define IPM_READY_VECTOR   1
 #define IPM_READY_PRESENCE 2
+/*
+ * The vector was waited for edge-triggered: every ring since the last
+ * wait ends one, so its counter need not be read (ack) to wait again.
+ */
+#define IPM_READY_EDGE     4
 
-/* Wait on the device's fds: IPM_READY_* bits, 0 on timeout, or -errno. */
+/*
+ * Wait on the device's fds: IPM_READY_* bits, 0 on timeout, or -errno.
+ * IPM_READY_EDGE is set in the result (also on a timeout: then it is the
+ * only bit) when the wait was edge-triggered.
+ */
 int ipm_wait_fds(struct ipm *ipm, int timeout_ms);
 
 /* Drain the transport's presence news; calls left(ipm, peer) per leave. */

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "backend.h"
@@ -35,6 +37,8 @@ API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 		ipm->cfg.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS;
 	ipm->enabled = 1;
 	ipm->presence_due = 1;
+	ipm->epfd = -1;
+	ipm->ep_presence = -1;
 	ipm->ops = cfg->mode == IPM_MODE_MAILBOX ? &ipm_mailbox_ops :
 						   &ipm_doorbell_ops;
 	rc = ipm->ops->open(ipm);
@@ -52,6 +56,8 @@ API void ipm_close(struct ipm *ipm)
 	if (!ipm)
 		return;
 	ipm->ops->close(ipm);
+	if (ipm->epfd >= 0)
+		close(ipm->epfd);
 	ivshm_transport_close(ipm->t);
 	free(ipm);
 }
@@ -172,10 +178,72 @@ API int ipm_stats(const struct ipm *ipm, struct ipm_stats *st)
 	return 0;
 }
 
+/*
+ * The epoll set, made once: 0, or -1 when there is none (no vector fd, or
+ * it cannot be made: ipm_wait_fds polls then). The registration is ours
+ * alone: peers sharing the eventfd's file can neither remove it nor take
+ * its edges, as they can take its counter.
+ */
+static int ep_ready(struct ipm *ipm)
+{
+	struct ivshm_transport *t = ipm->t;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u32 = IPM_READY_VECTOR };
+	int fd;
+
+	if (ipm->epfd >= 0) {
+		/* No more news: a hung-up socket would end every wait. */
+		if (ipm->ep_presence >= 0 && ipm->presence_gone) {
+			epoll_ctl(ipm->epfd, EPOLL_CTL_DEL, ipm->ep_presence,
+				  NULL);
+			ipm->ep_presence = -1;
+		}
+		return 0;
+	}
+	fd = t->ops->vector_fd(t, 0);
+	if (fd < 0)
+		return -1;
+	ipm->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ipm->epfd < 0)
+		return -1;
+	if (epoll_ctl(ipm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(ipm->epfd);
+		ipm->epfd = -1;
+		return -1;
+	}
+	fd = ipm->presence_gone ? -1 : t->ops->presence_fd(t);
+	ev = (struct epoll_event){ .events = EPOLLIN,
+				   .data.u32 = IPM_READY_PRESENCE };
+	if (fd >= 0 && epoll_ctl(ipm->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		ipm->ep_presence = fd;
+	return 0;
+}
+
+static int ep_wait(struct ipm *ipm, int timeout_ms)
+{
+	struct epoll_event ev[2];
+	int n, rc = IPM_READY_EDGE;
+
+	do {
+		n = epoll_wait(ipm->epfd, ev, 2, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++)
+		rc |= (int)ev[i].data.u32;
+	if (rc & IPM_READY_PRESENCE)
+		ipm->presence_due = 1;
+	return rc;
+}
+
 int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
 {
 	struct pollfd fds[4];
-	int n = ipm_fds(ipm, fds, 4), rc;
+	int n, rc;
+
+	if (ep_ready(ipm) == 0)
+		return ep_wait(ipm, timeout_ms);
+	n = ipm_fds(ipm, fds, 4);
 
 	if (n == 0) {
 		/*

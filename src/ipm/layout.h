@@ -41,13 +41,21 @@ struct ipm_hdr {
 struct ipm_slot {
 	/* 0: free; else the owner's token: nonce << 32 | (peer id + 1). */
 	_Atomic uint64_t owner;
-	_Atomic uint32_t sleeping;  /* owner sleeps on its doorbell */
+	_Atomic uint32_t sleeping;  /* owner sleeps on its doorbell: IPM_SLEEP_* */
 	_Atomic uint32_t wants_ack; /* owner waits for a completion */
 	_Atomic uint64_t heartbeat; /* presence where the transport has none */
 	/* The owner's goodbye, stored before it frees the slot: ipm_bye(). */
 	_Atomic uint64_t bye;
 	uint8_t pad[IPM_LINE - 32];
 };
+
+/*
+ * How a sleeping owner wants to be woken: a ring (its eventfd's counter
+ * +1), or a nudge (+0: it waits edge-triggered with its counter above 0).
+ * Any other non-zero value: a ring.
+ */
+#define IPM_SLEEP_RING  1u
+#define IPM_SLEEP_NUDGE 2u
 
 /*
  * A queue from one slot to another: a byte ring of 'cap' bytes after two

@@ -18,6 +18,7 @@ static int mb_open(struct ipm *ipm)
 		return -EINVAL;
 	}
 	mb->heads_due = 1;
+	mb->edge = 1; /* until a wait says it is not */
 	mb->check = !ipm->cfg.unchecked;
 	mb->hw_sum = ipm_sum_hw();
 	ipm->priv = mb; /* mbox_attach() handles presence news already */
@@ -61,9 +62,25 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 	struct ipm_slot *self = &mb->slots[mb->me];
 	int rc;
 
+	uint32_t how = IPM_SLEEP_RING;
+
 	mbox_heartbeat(ipm, mb, 0);
+	/*
+	 * Nudgeable (docs/mailbox-layout.md, "Sleeping"): we wait
+	 * edge-triggered and our counter is above 0, so a sender's write of
+	 * 0 (no fcntl, cannot block) wakes us. The counter is raised by
+	 * ringing ourselves once (the wait that follows returns at once) and
+	 * stays up until we read it: on a timeout, or in mb_ack.
+	 */
+	if (ipm->t->ops->nudge && mb->edge) {
+		if (!mb->primed &&
+		    ipm->t->ops->ring(ipm->t, ipm->t->id, MBOX_VECTOR) == 0)
+			mb->primed = 1;
+		if (mb->primed)
+			how = IPM_SLEEP_NUDGE;
+	}
 	/* Flag first, then look: a sender publishes, then looks at the flag. */
-	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
+	atomic_store_explicit(&self->sleeping, how, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (wake_on_msgs && mbox_pending(mb, 1)) {
 		atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
@@ -72,9 +89,23 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 	rc = ipm_wait_fds(ipm, timeout_ms);
 	atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
 	mb->heads_due = 1;
-	if (rc > 0 && (rc & IPM_READY_VECTOR))
+	if (rc < 0)
+		return rc;
+	mb->edge = !!(rc & IPM_READY_EDGE);
+	if (rc == IPM_READY_EDGE) {
+		/*
+		 * Nothing for the whole wait: read the counter, which another
+		 * peer may have taken to 0 (nudges would not wake us; we
+		 * prime it again) or filled (rings would fail). Bounded:
+		 * between two timeouts it grows only by rings, never nudges.
+		 */
 		ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
-	return rc;
+		mb->primed = 0;
+	} else if ((rc & IPM_READY_VECTOR) && !mb->edge) {
+		ipm->t->ops->ack(ipm->t, MBOX_VECTOR); /* level: consume it */
+		mb->primed = 0;
+	}
+	return rc & ~IPM_READY_EDGE;
 }
 
 /* Whether mbox_process() could deliver what is queued for us right now. */
@@ -161,9 +192,12 @@ static int mb_idle(struct ipm *ipm)
 
 static void mb_ack(struct ipm *ipm)
 {
+	struct mbox *mb = mbox_of(ipm);
+
 	/* An event loop saw our fds: a look at the heads costs nothing then. */
-	mbox_of(ipm)->heads_due = 1;
+	mb->heads_due = 1;
 	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+	mb->primed = 0; /* the counter is 0 now: nudges would not wake us */
 }
 
 static void mb_stats(const struct ipm *ipm, struct ipm_stats *st)

@@ -78,6 +78,12 @@ struct mbox {
 	 * found one moved (mbox_pending).
 	 */
 	int heads_due;
+	/*
+	 * Our waits are edge-triggered (ipm_wait_fds says so), and our
+	 * counter is known above 0 since we rang ourselves: senders may
+	 * nudge us (IPM_SLEEP_NUDGE).
+	 */
+	int edge, primed;
 	/* Every queue we are an end of, by the other end's slot. */
 	struct ipm_queue_ctl *in[IPM_MAX_SLOTS], *out[IPM_MAX_SLOTS];
 	/* The message delivered and not yet completed. */
@@ -234,6 +240,22 @@ static inline void mbox_heartbeat(struct ipm *ipm, struct mbox *mb, int busy)
 {
 	if (!busy || !(++mb->hb_ticks % MBOX_HEARTBEAT_TICKS))
 		mbox_heartbeat_now(ipm, mb);
+}
+
+/*
+ * Wake slot s's owner (peer 'id') if it sleeps: with a nudge when it says
+ * one wakes it (no fcntl, cannot block), else a ring. Callers fence first.
+ */
+static inline void mbox_wake(struct ipm *ipm, struct mbox *mb, unsigned s,
+			     int id)
+{
+	uint32_t how = atomic_load_explicit(&mb->slots[s].sleeping,
+					    memory_order_relaxed);
+
+	if (how == IPM_SLEEP_NUDGE && ipm->t->ops->nudge)
+		ipm->t->ops->nudge(ipm->t, id, MBOX_VECTOR);
+	else if (how)
+		ipm->t->ops->ring(ipm->t, id, MBOX_VECTOR);
 }
 
 /* mbox_send.c */

@@ -35,8 +35,15 @@ static void complete_held(struct ipm *ipm, struct mbox *mb)
 	/* A blocked sender sleeps until we ring it. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&mb->slots[s].wants_ack,
-				 memory_order_relaxed) && id >= 0)
-		ipm->t->ops->ring(ipm->t, id, MBOX_VECTOR);
+				 memory_order_relaxed) && id >= 0) {
+		/* Asleep or not yet: a nudge only if it says it is primed. */
+		if (atomic_load_explicit(&mb->slots[s].sleeping,
+					 memory_order_relaxed) ==
+		    IPM_SLEEP_NUDGE && ipm->t->ops->nudge)
+			ipm->t->ops->nudge(ipm->t, id, MBOX_VECTOR);
+		else
+			ipm->t->ops->ring(ipm->t, id, MBOX_VECTOR);
+	}
 }
 
 void mbox_complete(struct ipm *ipm)

@@ -54,8 +54,7 @@ static void put_rec(const struct mbox *mb, uint8_t *at, uint64_t end,
 static void kick(struct ipm *ipm, struct mbox *mb, unsigned r, int id)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&mb->slots[r].sleeping, memory_order_relaxed))
-		ipm->t->ops->ring(ipm->t, id, MBOX_VECTOR);
+	mbox_wake(ipm, mb, r, id);
 }
 
 /* Is there room for a record of 'need' bytes (and a WRAP before it)? */

@@ -3,29 +3,42 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "internal.h"
 
+/* The eventfd of vector 'vector' of 'peer' (may be ourselves), or -errno. */
+static int vector_fd_of(struct ivshmem *iv, int peer, unsigned vector)
+{
+	const struct ivp_peer *p;
+
+	if (peer == iv->id)
+		return vector < iv->nvec ? iv->own[vector] : -EINVAL;
+	p = ivp_peer_live(iv, peer);
+	if (!p)
+		return -ENOENT;
+	return vector < p->nvec ? p->fd[vector] : -EINVAL;
+}
+
+static int write_count(int fd, uint64_t value)
+{
+	ssize_t n;
+
+	do {
+		n = write(fd, &value, sizeof(value));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)  /* EAGAIN: the counter is about to overflow */
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n == sizeof(value) ? 0 : -EIO;
+}
+
 IVSHMEM_EXPORT int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector)
 {
-	const uint64_t one = 1;
-	const struct ivp_peer *p;
-	ssize_t n;
-	int fd, fl;
+	int fd = vector_fd_of(iv, peer, vector), fl;
 
-	if (peer == iv->id) {
-		if (vector >= iv->nvec)
-			return -EINVAL;
-		fd = iv->own[vector];
-	} else {
-		p = ivp_peer_live(iv, peer);
-		if (!p)
-			return -ENOENT;
-		if (vector >= p->nvec)
-			return -EINVAL;
-		fd = p->fd[vector];
-	}
+	if (fd < 0)
+		return fd;
 	/*
 	 * An eventfd's write blocks while its counter is full unless the
 	 * file is non-blocking, and that flag is shared with every peer
@@ -37,12 +50,20 @@ IVSHMEM_EXPORT int ivshmem_ring(struct ivshmem *iv, int peer, unsigned vector)
 	fl = fcntl(fd, F_GETFL);
 	if (fl >= 0 && !(fl & O_NONBLOCK))
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	do {
-		n = write(fd, &one, sizeof(one));
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)  /* EAGAIN: the counter is about to overflow */
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	return n == sizeof(one) ? 0 : -EIO;
+	return write_count(fd, 1);
+}
+
+IVSHMEM_EXPORT int ivshmem_nudge(struct ivshmem *iv, int peer, unsigned vector)
+{
+	int fd = vector_fd_of(iv, peer, vector);
+
+	/*
+	 * Adding 0 never finds the counter full, so this write cannot block
+	 * whatever the file's flags are: no fcntl() needed. It wakes the
+	 * eventfd's waiters; a waiter sees it only while the counter is not
+	 * 0 (see ivshmem.h).
+	 */
+	return fd < 0 ? fd : write_count(fd, 0);
 }
 
 IVSHMEM_EXPORT int ivshmem_vector_fd(const struct ivshmem *iv, unsigned vector)

@@ -24,6 +24,11 @@ static int host_ring(struct ivshm_transport *t, int peer, unsigned vector)
 	return ivshmem_ring(iv_of(t), peer, vector);
 }
 
+static int host_nudge(struct ivshm_transport *t, int peer, unsigned vector)
+{
+	return ivshmem_nudge(iv_of(t), peer, vector);
+}
+
 static int host_vector_fd(struct ivshm_transport *t, unsigned vector)
 {
 	return ivshmem_vector_fd(iv_of(t), vector);
@@ -82,6 +87,7 @@ static const struct ivshm_transport_ops host_ops = {
 	.next_presence = host_next_presence,
 	.peer_live = host_peer_live,
 	.close = host_close,
+	.nudge = host_nudge,
 };
 
 __attribute__((visibility("default")))
