@@ -148,14 +148,12 @@ static void give_up_at(struct mbox *mb, unsigned s, uint64_t t, uint64_t end)
  */
 static int verify(struct mbox *mb, const uint8_t *at, const struct ipm_rec *r)
 {
-	uint32_t lanes[IPM_SUM_LANES];
-
 	if (!mb->check)
 		return 1;
-	ipm_sum_head(lanes, r->end & ~IPM_ST_MASK,
-		     (const uint8_t *)r + IPM_REC_SUMMED_OFF, mb->hw_sum);
-	ipm_sum_copy(mb->copy, at + IPM_REC_HDR, r->len, lanes, mb->hw_sum);
-	return ipm_sum_fold(lanes, mb->hw_sum) == r->sum;
+	return ipm_sum_rec(mb->copy, at + IPM_REC_HDR, r->len,
+			   r->end & ~IPM_ST_MASK,
+			   (const uint8_t *)r + IPM_REC_SUMMED_OFF,
+			   mb->hw_sum) == r->sum;
 }
 
 /*

@@ -35,13 +35,10 @@ static void put_rec(const struct mbox *mb, uint8_t *at, uint64_t end,
 		.dst = p->dst, .seq = p->seq, .flags = p->flags,
 	};
 	const size_t skip = IPM_REC_SUMMED_OFF;
-	uint32_t lanes[IPM_SUM_LANES];
 
 	if (mb->check && p->type == IPM_REC_MSG) {
-		ipm_sum_head(lanes, end, (uint8_t *)&rec + skip, mb->hw_sum);
-		ipm_sum_copy(at + IPM_REC_HDR, p->data, p->len, lanes,
-			     mb->hw_sum);
-		rec.sum = ipm_sum_fold(lanes, mb->hw_sum);
+		rec.sum = ipm_sum_rec(at + IPM_REC_HDR, p->data, p->len, end,
+				      (uint8_t *)&rec + skip, mb->hw_sum);
 	} else if (p->len) {
 		memcpy(at + IPM_REC_HDR, p->data, p->len);
 	}

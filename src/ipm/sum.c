@@ -172,6 +172,53 @@ HW_ATTR static uint32_t crc32c_hw(uint32_t c, const uint8_t *p, size_t n)
 		c = crc_byte_hw(c, p[i]);
 	return c;
 }
+
+/*
+ * The 64-byte head (index, the IPM_REC_SUMMED_LEN header bytes, zeros)
+ * straight from the words, without building it in memory: its words
+ * 0..3 and 4..7 are the two blocks, so lane k takes words k and k + 4.
+ */
+HW_ATTR static inline void head_hw(uint32_t lanes[IPM_SUM_LANES],
+				   uint64_t index, const uint8_t *h)
+{
+	uint32_t w5;
+
+	memcpy(&w5, h + 32, sizeof(w5));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w5 = __builtin_bswap32(w5);
+#endif
+	lanes[0] = crc_word_hw(crc_word_hw(0xffffffffu, index),
+			       load_le64(h + 24));
+	lanes[1] = crc_word_hw(crc_word_hw(0xffffffffu, load_le64(h)), w5);
+	lanes[2] = crc_word_hw(crc_word_hw(0xffffffffu, load_le64(h + 8)), 0);
+	lanes[3] = crc_word_hw(crc_word_hw(0xffffffffu, load_le64(h + 16)),
+			       0);
+}
+
+/* The lanes as 16 little-endian bytes, two words: no buffer either. */
+HW_ATTR static inline uint32_t fold_hw(const uint32_t lanes[IPM_SUM_LANES])
+{
+	uint64_t w0 = lanes[0] | (uint64_t)lanes[1] << 32;
+	uint64_t w1 = lanes[2] | (uint64_t)lanes[3] << 32;
+
+	return ~crc_word_hw(crc_word_hw(0xffffffffu, w0), w1);
+}
+
+HW_ATTR static uint32_t sum_rec_hw(void *dst, const void *src, size_t n,
+				   uint64_t index, const void *summed)
+{
+	uint32_t lanes[IPM_SUM_LANES];
+
+	head_hw(lanes, index, summed);
+	sum_copy_hw(dst, src, n, lanes);
+	return fold_hw(lanes);
+}
+
+HW_ATTR static uint32_t ack_check_hw(uint64_t seq, uint64_t dst, uint64_t src)
+{
+	return ~crc_word_hw(crc_word_hw(crc_word_hw(0xffffffffu, seq), dst),
+			    src);
+}
 #endif
 
 void ipm_sum_copy(void *dst, const void *src, size_t n,
@@ -206,6 +253,13 @@ void ipm_sum_head(uint32_t lanes[IPM_SUM_LANES], uint64_t index,
 {
 	uint8_t head[IPM_SUM_HEAD] = { 0 };
 
+#if HAVE_HW
+	if (hw) {
+		head_hw(lanes, index, summed);
+		return;
+	}
+#endif
+
 	store_le64(head, index);
 	memcpy(head + 8, summed, IPM_REC_SUMMED_LEN);
 	ipm_lanes_init(lanes);
@@ -216,15 +270,39 @@ uint32_t ipm_sum_fold(const uint32_t lanes[IPM_SUM_LANES], int hw)
 {
 	uint8_t buf[4 * IPM_SUM_LANES];
 
+#if HAVE_HW
+	if (hw)
+		return fold_hw(lanes);
+#endif
+
 	for (int k = 0; k < IPM_SUM_LANES; k++)
 		for (int j = 0; j < 4; j++)
 			buf[4 * k + j] = (uint8_t)(lanes[k] >> (8 * j));
 	return ~ipm_crc32c(0xffffffffu, buf, sizeof(buf), hw);
 }
 
+uint32_t ipm_sum_rec(void *dst, const void *src, size_t n, uint64_t index,
+		     const void *summed, int hw)
+{
+	uint32_t lanes[IPM_SUM_LANES];
+
+#if HAVE_HW
+	if (hw)
+		return sum_rec_hw(dst, src, n, index, summed);
+#endif
+	ipm_sum_head(lanes, index, summed, hw);
+	ipm_sum_copy(dst, src, n, lanes, hw);
+	return ipm_sum_fold(lanes, hw);
+}
+
 uint32_t ipm_ack_check(uint64_t seq, uint64_t dst, uint64_t src, int hw)
 {
 	uint8_t buf[24];
+
+#if HAVE_HW
+	if (hw)
+		return ack_check_hw(seq, dst, src);
+#endif
 
 	store_le64(buf, seq);
 	store_le64(buf + 8, dst);

@@ -46,6 +46,15 @@ void ipm_sum_head(uint32_t lanes[IPM_SUM_LANES], uint64_t index,
 		  const void *summed, int hw);
 uint32_t ipm_sum_fold(const uint32_t lanes[IPM_SUM_LANES], int hw);
 
+/*
+ * All of it in one call: the sum of a record whose stamp's index is
+ * 'index' and whose summed header bytes are at 'summed', its n payload
+ * bytes copied from src to dst (dst NULL: summed only) on the way. The
+ * same value as ipm_sum_head(), ipm_sum_copy() and ipm_sum_fold().
+ */
+uint32_t ipm_sum_rec(void *dst, const void *src, size_t n, uint64_t index,
+		     const void *summed, int hw);
+
 /* The check of an ack word: CRC-32C of seq, receiver and sender tokens. */
 uint32_t ipm_ack_check(uint64_t seq, uint64_t dst, uint64_t src, int hw);
 

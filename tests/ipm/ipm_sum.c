@@ -52,12 +52,39 @@ int main(void)
 			ipm_sum_copy(NULL, src + off, n, l2, hw);
 			CHECK(ipm_sum_fold(l1, 0) == ipm_sum_fold(l2, hw),
 			      "record sum");
+			/* All in one call, both ways, with a far index. */
+			uint64_t far = n * 64 + (x >> 24 << 6);
+			uint32_t want;
+
+			ipm_sum_head(l1, far, hdr, 0);
+			memset(a, 0, sizeof(a));
+			ipm_sum_copy(a, src + off, n, l1, 0);
+			want = ipm_sum_fold(l1, 0);
+			memset(b, 0, sizeof(b));
+			CHECK(ipm_sum_rec(b, src + off, n, far, hdr, hw) ==
+			      want && !memcmp(b, src + off, n) &&
+			      ipm_sum_rec(NULL, src + off, n, far, hdr, 0) ==
+			      want, "ipm_sum_rec at %zu bytes, offset %zu", n,
+			      off);
+			hdr[35] ^= 0x80;
+			CHECK(ipm_sum_rec(NULL, src + off, n, far, hdr, hw) !=
+			      want, "the last header byte not summed");
+			hdr[35] ^= 0x80;
+			ipm_sum_head(l1, n * 64, hdr, 0);
+			ipm_sum_copy(NULL, src + off, n, l1, 0);
 			hdr[0] ^= 1;
 			ipm_sum_head(l2, n * 64, hdr, hw);
 			ipm_sum_copy(NULL, src + off, n, l2, hw);
 			CHECK(ipm_sum_fold(l1, 0) != ipm_sum_fold(l2, hw),
 			      "a header bit flipped, the same sum");
 		}
+	}
+	for (int i = 0; i < 1000; i++) {
+		uint64_t v[3];
+
+		memcpy(v, src + i, sizeof(v));
+		CHECK(ipm_ack_check(v[0], v[1], v[2], 0) ==
+		      ipm_ack_check(v[0], v[1], v[2], hw), "ack check %d", i);
 	}
 	CHECK(ipm_ack_check(7, 1, 2, 0) == ipm_ack_check(7, 1, 2, hw) &&
 	      ipm_ack_check(7, 1, 2, 0) != ipm_ack_check(8, 1, 2, 0),
