@@ -124,15 +124,25 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 	 * make ipm_poll() spin until its timeout.
 	 */
 	if (ipm->cfg.spin_ns && can_deliver(ipm)) {
-		long long end = ipm_now_ns() + ipm->cfg.spin_ns;
+		long long end = 0;
 		unsigned i = 0;
 
-		/* The clock only now and then: it costs more than a look. */
-		do {
+		/*
+		 * The clock only now and then: it costs more than a look, and
+		 * a reply often comes before the first reading would be
+		 * taken (the spin starts from the first, 64 looks in).
+		 */
+		for (;;) {
 			if (mbox_pending(mb, i % 64 == 63))
 				return 1;
 			cpu_relax();
-		} while (++i % 64 || ipm_now_ns() < end);
+			if (++i % 64)
+				continue;
+			if (!end)
+				end = ipm_now_ns() + ipm->cfg.spin_ns;
+			else if (ipm_now_ns() >= end)
+				break;
+		}
 	}
 	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
 		timeout_ms = MBOX_RECHECK_MS;

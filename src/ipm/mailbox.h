@@ -13,6 +13,12 @@
 /* Sleepers re-check this often, so a peer that clears our flags in shared
  * memory delays us at most this long instead of hanging us. */
 #define MBOX_RECHECK_MS 100
+/*
+ * A sender wraps early once this far into the ring if the receiver has
+ * consumed the lap so far (mbox_send.c early_wrap): a queue that keeps
+ * up stays in cache.
+ */
+#define MBOX_WINDOW 4096u
 
 struct mbox {
 	struct ipm_geometry g;
@@ -60,6 +66,8 @@ struct mbox {
 	/* The receiver token tail_seen is a checked tail of (0: none yet). */
 	uint64_t tail_for[IPM_MAX_SLOTS];
 	uint64_t attached[IPM_MAX_SLOTS];  /* receiver token seen in cgen */
+	/* The window (head / MBOX_WINDOW) we last read the tail to wrap in. */
+	uint64_t wrap_tried[IPM_MAX_SLOTS];
 	/* Heartbeats (mbox_presence.c): ours, and when others' last moved. */
 	uint64_t hb_value;
 	unsigned hb_ticks;
@@ -78,6 +86,8 @@ struct mbox {
 	 * found one moved (mbox_pending).
 	 */
 	int heads_due;
+	/* mbox_ring_off's memos: laps of our tails and heads. */
+	uint64_t lap_in[IPM_MAX_SLOTS], lap_out[IPM_MAX_SLOTS];
 	/*
 	 * Our waits are edge-triggered (ipm_wait_fds says so), and our
 	 * counter is known above 0 since we rang ourselves: senders may
@@ -93,6 +103,23 @@ struct mbox {
 	uint64_t held_seq, held_src; /* acked on completion if held_ack */
 	int held_ack;
 };
+
+/*
+ * Index i's offset in the ring (i % cap) from *lap, the start of the lap
+ * it was last in: a division only when i has left that lap (a 64-bit
+ * division costs more than the rest of a look at a queue).
+ */
+static inline uint64_t mbox_ring_off(const struct ipm_geometry *g,
+				     uint64_t *lap, uint64_t i)
+{
+	uint64_t off = i - *lap;
+
+	if (__builtin_expect(off >= g->queue_cap, 0)) {
+		off = i % g->queue_cap;
+		*lap = i - off;
+	}
+	return off;
+}
 
 static inline struct mbox *mbox_of(const struct ipm *ipm)
 {

@@ -215,7 +215,8 @@ static int drain(struct ipm *ipm, struct mbox *mb, unsigned s)
 		atomic_store_explicit(&ctl->cgen, mb->token,
 				      memory_order_release);
 	while (!mb->held) {
-		uint64_t off = t % cap, need, idx;
+		uint64_t off = mbox_ring_off(&mb->g, &mb->lap_in[s], t);
+		uint64_t need, idx;
 		uint8_t *at = ring + off;
 		struct ipm_rec rec;
 
@@ -337,7 +338,9 @@ int mbox_pending(struct mbox *mb, int heads)
 
 		if (s == mb->me)
 			continue;
-		end = stamp_at(mbox_data(mb, s, mb->me) + t % cap);
+		/* No division: a busy poller comes here in a tight loop. */
+		end = stamp_at(mbox_data(mb, s, mb->me) +
+			       mbox_ring_off(&mb->g, &mb->lap_in[s], t));
 		if (stamp_fresh(mb, s, end, t, cap))
 			return 1;
 		if (heads && head_of(mbox_ctl(mb, s, mb->me), t, cap) != t) {

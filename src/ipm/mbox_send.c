@@ -55,9 +55,11 @@ static void kick(struct ipm *ipm, struct mbox *mb, unsigned r, int id)
 }
 
 /* Is there room for a record of 'need' bytes (and a WRAP before it)? */
-static int fits(uint64_t h, uint64_t t, uint64_t need, uint64_t cap)
+static int fits(struct mbox *mb, unsigned r, uint64_t t, uint64_t need)
 {
-	uint64_t off = h % cap, pad = off + need > cap ? cap - off : 0;
+	const uint64_t h = mb->head[r], cap = mb->g.queue_cap;
+	uint64_t off = mbox_ring_off(&mb->g, &mb->lap_out[r], h);
+	uint64_t pad = off + need > cap ? cap - off : 0;
 
 	return h - t <= cap && h - t + pad + need <= cap;
 }
@@ -107,6 +109,33 @@ static int read_tail(struct mbox *mb, unsigned r, uint64_t dst, uint64_t *t)
 }
 
 /*
+ * Wrap early, at MBOX_WINDOW bytes into the ring or later, when everything
+ * before in this lap has been consumed: while the receiver keeps up, the
+ * queue then lives in its first MBOX_WINDOW bytes (plus one record), which
+ * stay in both sides' caches, instead of walking the whole ring through
+ * memory. A receiver takes a WRAP at any offset (docs/mailbox-layout.md).
+ * The receiver's tail is read afresh for it at most once per window.
+ */
+static int early_wrap(struct mbox *mb, unsigned r, uint64_t dst,
+		      uint64_t need, uint64_t *t)
+{
+	uint64_t h = mb->head[r];
+	uint64_t off = mbox_ring_off(&mb->g, &mb->lap_out[r], h);
+
+	if (off < MBOX_WINDOW || mb->g.queue_cap < 4 * MBOX_WINDOW)
+		return 0;
+	/* Room for the WRAP and the record: h + cap - off + need - t. */
+	if (h - *t + need <= off)
+		return 1;
+	if (mb->wrap_tried[r] == h / MBOX_WINDOW)
+		return 0;
+	mb->wrap_tried[r] = h / MBOX_WINDOW;
+	/* A fresh tail; one that moved our head means: not now. */
+	return !read_tail(mb, r, dst, t) && mb->head[r] == h &&
+	       h - *t + need <= off;
+}
+
+/*
  * Try to queue once: 0 when published (the record at *rec_at, its stamp's
  * index *rec_end), -EBUSY when there is no room yet (or no tail to believe).
  */
@@ -124,11 +153,11 @@ static int try_put(struct mbox *mb, unsigned r, const struct put *p,
 	 * bounds the room from below: read its line (which the receiver
 	 * keeps writing) only when that bound says we are full.
 	 */
-	if (!fits(mb->head[r], t, need, cap) && read_tail(mb, r, p->dst, &t))
+	if (!fits(mb, r, t, need) && read_tail(mb, r, p->dst, &t))
 		return -EBUSY;
 	h = mb->head[r];
-	off = h % cap;
-	if (off + need > cap) {
+	off = mbox_ring_off(&mb->g, &mb->lap_out[r], h);
+	if (off + need > cap || early_wrap(mb, r, p->dst, need, &t)) {
 		/* Records never wrap: mark the rest of the ring as skipped. */
 		struct put wrap = { .type = IPM_REC_WRAP, .dst = p->dst };
 

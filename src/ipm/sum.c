@@ -156,10 +156,16 @@ static void sum_copy_sw(void *dst, const void *src, size_t n,
 #endif
 
 #if HAVE_HW
-HW_ATTR static void sum_copy_hw(void *dst, const void *src, size_t n,
+HW_ATTR static inline __attribute__((always_inline)) void sum_copy_hw(void *dst, const void *src, size_t n,
 				uint32_t lanes[IPM_SUM_LANES])
 {
 	SUM_COPY_BODY(crc_word_hw, crc_byte_hw);
+}
+
+HW_ATTR static void sum_copy_hw_out(void *dst, const void *src, size_t n,
+				    uint32_t lanes[IPM_SUM_LANES])
+{
+	sum_copy_hw(dst, src, n, lanes);
 }
 
 HW_ATTR static uint32_t crc32c_hw(uint32_t c, const uint8_t *p, size_t n)
@@ -226,7 +232,7 @@ void ipm_sum_copy(void *dst, const void *src, size_t n,
 {
 #if HAVE_HW
 	if (hw) {
-		sum_copy_hw(dst, src, n, lanes);
+		sum_copy_hw_out(dst, src, n, lanes);
 		return;
 	}
 #endif
