@@ -37,7 +37,8 @@
  *    and ivshmem_wait() returns by its timeout, even when another peer
  *    clears O_NONBLOCK on our eventfds or reads their counters
  *    (peer_hostile_fds); ivshmem_ring() sets O_NONBLOCK again before each
- *    write, but see its comment for the one race left;
+ *    write, but see its comment for the one race left; ivshmem_nudge()
+ *    never blocks (it adds 0);
  *  - no SIGBUS of our making: we never truncate, and map only a regular
  *    file of a non-zero whole number of pages. Whether anyone else can
  *    truncate it is the server's choice of memory: ivshmem_mem_sealed()

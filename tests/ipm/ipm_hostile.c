@@ -16,12 +16,20 @@
  *          purpose; before the fix it used ~499 ms), in every stamp state.
  *  item 8  A blocking send that timed out is never delivered later, so
  *          a retry does not deliver it twice.
+ *  wakes   Sleepers wait edge-triggered and are woken by nudges (a write
+ *          of 0 that cannot block): a peer sharing the sleeper's eventfd
+ *          that takes its counter to 0 over and over (nudges then wake
+ *          nobody), or fills it and clears O_NONBLOCK (rings would fail
+ *          or block), costs latency only: every message, blocking sends
+ *          too, is delivered, in order, and no send blocks for long.
  *  views   A peer killed leaves its token and an attached queue behind; a
  *          newcomer must not take that dead token for its slot's owner
  *          for good: the next peer to claim the slot is heard (what
  *          ipm-bench's second pair on one server ran into).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -313,6 +321,118 @@ static void no_spin(void)
 	IT_CHECK(tu_server_stop(&srv) == 0, "server exit status");
 }
 
+/* Wakes: B sleeps between messages while its counter is attacked. */
+#define WAKE_MSGS 30
+
+struct wake_side {
+	int up[2];
+	int attack; /* 1: take the counter to 0; 2: fill it, blocking */
+};
+
+/* Another holder of the same open file description (fork shares it). */
+static int attacker(void *arg)
+{
+	const uint64_t full = UINT64_C(0xfffffffffffffffe);
+	int fd = *(int *)arg & 0xffff, how = *(int *)arg >> 16;
+	uint64_t v;
+
+	for (;;) {
+		int fl = fcntl(fd, F_GETFL);
+
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		if (how == 1) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 1) == 1)
+				(void)!read(fd, &v, sizeof(v));
+		} else {
+			(void)!write(fd, &full, sizeof(full));
+			usleep(1000);
+		}
+	}
+	return 0;
+}
+
+static int wake_b(void *arg)
+{
+	struct wake_side *w = arg;
+	struct ipm_config cfg = {
+		.mode = IPM_MODE_MAILBOX, .send_timeout_ms = 5000,
+	};
+	struct ipm *b = it_open(srv.socket_path, &cfg);
+	int fdarg;
+	struct it_recv rb;
+	long long end;
+	pid_t pid;
+
+	it_recv_init(&rb, it_id(b), MSG, 1);
+	ipm_register_callback(b, it_recv_cb, &rb);
+	fdarg = ipm_transport(b)->ops->vector_fd(
+		(struct ivshm_transport *)ipm_transport(b), 0) |
+		w->attack << 16;
+	pid = it_fork(attacker, &fdarg);
+	it_put_int(w->up[1], it_id(b));
+	end = tu_now_ns() + 60 * 1000000000LL;
+	while (rb.total < WAKE_MSGS && tu_now_ns() < end)
+		IT_CHECK(ipm_poll(b, 200) >= 0, "b: ipm_poll");
+	kill(pid, SIGKILL);
+	it_wait(pid, 5000);
+	/* Everything arrived (strict: in order, intact): tell A. */
+	it_put_int(w->up[1], (int)rb.total);
+	/* Keep answering A's last blocking send until it closes. */
+	for (int i = 0; i < 10; i++)
+		ipm_poll(b, 50);
+	it_recv_free(&rb);
+	ipm_close(b);
+	return 0;
+}
+
+static void wakes(int attack)
+{
+	struct ipm_config cfg = {
+		.mode = IPM_MODE_MAILBOX, .send_timeout_ms = 5000,
+	};
+	struct wake_side w = { .attack = attack };
+	uint8_t buf[MSG];
+	long long worst = 0;
+	struct ipm *a;
+	int b_id, got;
+	pid_t pid;
+
+	it_server(&srv, NULL, 1);
+	a = it_open(srv.socket_path, &cfg);
+	IT_CHECK(pipe(w.up) == 0, "pipe");
+	pid = it_fork(wake_b, &w);
+	b_id = it_get_int(w.up[0], 10000);
+	for (uint64_t i = 0; i < WAKE_MSGS; i++) {
+		long long t0 = tu_now_ns(), took;
+		int rc;
+
+		usleep(3000); /* B goes back to sleep */
+		it_msg_make(buf, MSG, it_stream(it_id(a), b_id), i);
+		do {
+			rc = ipm_send(a, (int)(i % 2), (uint32_t)b_id, buf,
+				      MSG);
+		} while (rc == -ENOTCONN && tu_now_ns() - t0 < 2000000000LL);
+		took = (tu_now_ns() - t0) / 1000000;
+		worst = took > worst ? took : worst;
+		IT_CHECK(rc == 0, "send %llu: %s", (unsigned long long)i,
+			 strerror(-rc));
+	}
+	got = it_get_int(w.up[0], 60000);
+	it_log("wakes: B's counter %s: %d of %d delivered in order, the "
+	       "slowest send took %lld ms",
+	       attack == 1 ? "taken to 0 over and over" :
+			     "filled and made blocking", got, WAKE_MSGS,
+	       worst);
+	IT_CHECK(got == WAKE_MSGS, "%d of %d delivered", got, WAKE_MSGS);
+	/* A ring could have blocked until B read; a nudge cannot. */
+	IT_CHECK(worst < 3000, "a send took %lld ms", worst);
+	IT_CHECK(it_wait(pid, 10000) == 0, "b exit");
+	ipm_close(a);
+	IT_CHECK(tu_server_stop(&srv) == 0, "server exit status");
+}
+
 /* Views: the slot of a peer killed before we joined. */
 static int killed_main(void *arg)
 {
@@ -370,5 +490,7 @@ int main(void)
 	foreign_token();
 	bare_tail();
 	no_spin();
+	wakes(1);
+	wakes(2);
 	return 0;
 }

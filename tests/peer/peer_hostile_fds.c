@@ -10,7 +10,8 @@
  *    counter between our poll and our read: ivshmem_ack() returns at
  *    once, ivshmem_wait() by its timeout, the host transport's ack (what
  *    ipm-shell uses) likewise; ringing a peer whose eventfd a peer made
- *    blocking and full fails with -EAGAIN instead of hanging.
+ *    blocking and full fails with -EAGAIN instead of hanging; nudging it
+ *    (a write of 0) succeeds at once and adds nothing.
  * A SIGALRM watchdog (default action) turns a hang into a failure.
  */
 #include <fcntl.h>
@@ -240,7 +241,16 @@ static void shared_eventfds(void)
 	set_blocking(fd);
 	CHECK(ivshmem_ring(b, a_id, 0) == -EAGAIN, "ring a full counter");
 	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK, "O_NONBLOCK not set again");
+	/* A nudge adds 0: it cannot block, and needs no flag set. */
+	set_blocking(fd);
+	CHECK(ivshmem_nudge(b, a_id, 0) == 0, "nudge a full counter");
+	CHECK(!(fcntl(fd, F_GETFL) & O_NONBLOCK), "nudge set O_NONBLOCK");
 	CHECK(read(fd, &v, sizeof(v)) == sizeof(v) && v == full, "counter");
+	/* Blocking and empty: the nudge adds nothing a read could take. */
+	CHECK(ivshmem_nudge(b, a_id, 0) == 0, "nudge an empty counter");
+	CHECK(ivshmem_ack(a, 0) == 0, "a nudge left a count");
+	CHECK(ivshmem_nudge(b, 999, 0) == -ENOENT &&
+	      ivshmem_nudge(b, a_id, 1) == -EINVAL, "nudge nobody");
 	alarm(0);
 	check_signals_untouched("shared eventfds");
 
