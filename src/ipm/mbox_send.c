@@ -130,7 +130,7 @@ static int early_wrap(struct mbox *mb, unsigned r, uint64_t dst,
 	if (mb->wrap_tried[r] == h / MBOX_WINDOW)
 		return 0;
 	mb->wrap_tried[r] = h / MBOX_WINDOW;
-	/* A fresh tail; one that moved our head means: not now. */
+	/* A fresh tail (the caller sees whether it moved our head). */
 	return !read_tail(mb, r, dst, t) && mb->head[r] == h &&
 	       h - *t + need <= off;
 }
@@ -147,24 +147,34 @@ static int try_put(struct mbox *mb, unsigned r, const struct put *p,
 	const uint64_t cap = mb->g.queue_cap, need = ipm_rec_size(p->len);
 	uint64_t h, off;
 	uint64_t t = mb->tail_seen[r];
+	int wrap;
 
 	/*
 	 * The receiver's tail only moves forward, so the last one we saw
 	 * bounds the room from below: read its line (which the receiver
 	 * keeps writing) only when that bound says we are full.
 	 */
+again:
 	if (!fits(mb, r, t, need) && read_tail(mb, r, p->dst, &t))
 		return -EBUSY;
 	h = mb->head[r];
 	off = mbox_ring_off(&mb->g, &mb->lap_out[r], h);
-	if (off + need > cap || early_wrap(mb, r, p->dst, need, &t)) {
-		/* Records never wrap: mark the rest of the ring as skipped. */
-		struct put wrap = { .type = IPM_REC_WRAP, .dst = p->dst };
+	wrap = off + need > cap;
+	if (!wrap && off >= MBOX_WINDOW) {
+		wrap = early_wrap(mb, r, p->dst, need, &t);
+		/* Its tail read followed a receiver past us: from there. */
+		if (mb->head[r] != h)
+			goto again;
+	}
+	if (wrap) {
+		/* Records never wrap: mark the rest of the ring as skipped
+		 * (at the end, or early: the lap so far is consumed). */
+		struct put skip = { .type = IPM_REC_WRAP, .dst = p->dst };
 
 		if (h - t + (cap - off) > cap)
 			return -EBUSY;
 		h += cap - off;
-		put_rec(mb, ring + off, h, &wrap);
+		put_rec(mb, ring + off, h, &skip);
 		mb->head[r] = h;
 		atomic_store_explicit(&ctl->head, h, memory_order_release);
 		off = 0;
