@@ -52,6 +52,7 @@ struct ipm {
 	 * -1 once dropped) level-triggered.
 	 */
 	int epfd, ep_presence;
+	int tickfd; /* a periodic timer in that set: ep_tick_start() */
 	void *priv; /* the backend's state */
 };
 
@@ -66,6 +67,14 @@ extern const struct ipm_backend_ops ipm_mailbox_ops;
  * wait ends one, so its counter need not be read (ack) to wait again.
  */
 #define IPM_READY_EDGE     4
+/* Internal to ipm_wait_fds: its periodic tick (never returned). */
+#define IPM_READY_TICK     8
+/*
+ * The tick's period: a wait of at least this long ends at the next tick
+ * instead of by a timer of its own, so it lasts at most this long (the
+ * mailbox's sleeps are bounded by MBOX_RECHECK_MS, the same).
+ */
+#define IPM_TICK_MS        100
 
 /*
  * Wait on the device's fds: IPM_READY_* bits, 0 on timeout, or -errno.

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -39,6 +40,7 @@ API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 	ipm->presence_due = 1;
 	ipm->epfd = -1;
 	ipm->ep_presence = -1;
+	ipm->tickfd = -1;
 	ipm->ops = cfg->mode == IPM_MODE_MAILBOX ? &ipm_mailbox_ops :
 						   &ipm_doorbell_ops;
 	rc = ipm->ops->open(ipm);
@@ -58,6 +60,8 @@ API void ipm_close(struct ipm *ipm)
 	ipm->ops->close(ipm);
 	if (ipm->epfd >= 0)
 		close(ipm->epfd);
+	if (ipm->tickfd >= 0)
+		close(ipm->tickfd);
 	ivshm_transport_close(ipm->t);
 	free(ipm);
 }
@@ -179,6 +183,34 @@ API int ipm_stats(const struct ipm *ipm, struct ipm_stats *st)
 }
 
 /*
+ * The tick: a periodic timer in the epoll set (edge-triggered, read when
+ * it fired: a timerfd is re-armed by its read), so that a wait bounded by
+ * IPM_TICK_MS needs no timer of its own.
+ * Arming one per wait costs a good part of a wake-up in a VM (the timer's
+ * programming traps), twice per round trip. Without it (timerfd_create
+ * failed), waits carry their timeouts.
+ */
+static void ep_tick_start(struct ipm *ipm)
+{
+	const struct itimerspec every = {
+		.it_interval = { .tv_nsec = IPM_TICK_MS * 1000000L },
+		.it_value = { .tv_nsec = IPM_TICK_MS * 1000000L },
+	};
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u32 = IPM_READY_TICK };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (timerfd_settime(fd, 0, &every, NULL) < 0 ||
+	    epoll_ctl(ipm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		return;
+	}
+	ipm->tickfd = fd;
+}
+
+/*
  * The epoll set, made once: 0, or -1 when there is none (no vector fd, or
  * it cannot be made: ipm_wait_fds polls then). The registration is ours
  * alone: peers sharing the eventfd's file can neither remove it nor take
@@ -216,16 +248,20 @@ static int ep_ready(struct ipm *ipm)
 				   .data.u32 = IPM_READY_PRESENCE };
 	if (fd >= 0 && epoll_ctl(ipm->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
 		ipm->ep_presence = fd;
+	ep_tick_start(ipm);
 	return 0;
 }
 
 static int ep_wait(struct ipm *ipm, int timeout_ms)
 {
-	struct epoll_event ev[2];
+	struct epoll_event ev[3];
 	int n, rc = IPM_READY_EDGE;
 
+	/* At least a tick long (or forever): the tick ends it in time. */
+	if (ipm->tickfd >= 0 && (timeout_ms < 0 || timeout_ms >= IPM_TICK_MS))
+		timeout_ms = -1;
 	do {
-		n = epoll_wait(ipm->epfd, ev, 2, timeout_ms);
+		n = epoll_wait(ipm->epfd, ev, 3, timeout_ms);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -233,7 +269,15 @@ static int ep_wait(struct ipm *ipm, int timeout_ms)
 		rc |= (int)ev[i].data.u32;
 	if (rc & IPM_READY_PRESENCE)
 		ipm->presence_due = 1;
-	return rc;
+	if (rc & IPM_READY_TICK) {
+		uint64_t ticks;
+
+		/* A periodic timerfd runs on only once it is read (ours
+		 * alone: non-blocking, nobody else holds it). */
+		(void)!read(ipm->tickfd, &ticks, sizeof(ticks));
+	}
+	/* A tick alone is a timeout; with anything else, it is nothing. */
+	return rc & ~IPM_READY_TICK;
 }
 
 int ipm_wait_fds(struct ipm *ipm, int timeout_ms)

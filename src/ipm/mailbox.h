@@ -12,7 +12,7 @@
 #define MBOX_VECTOR 0
 /* Sleepers re-check this often, so a peer that clears our flags in shared
  * memory delays us at most this long instead of hanging us. */
-#define MBOX_RECHECK_MS 100
+#define MBOX_RECHECK_MS IPM_TICK_MS
 /*
  * A sender wraps early once this far into the ring if the receiver has
  * consumed the lap so far (mbox_send.c early_wrap): a queue that keeps
