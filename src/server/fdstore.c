@@ -136,12 +136,16 @@ static void fill_listener(struct listener *l, int fd, const char *path,
 			  int ours)
 {
 	struct stat st;
+	/* The config refused a path longer than a socket's already. */
+	size_t n = strnlen(path, sizeof(l->name) - 1);
 
 	l->fd = fd;
-	snprintf(l->name, sizeof(l->name), "%s", path);
+	memcpy(l->name, path, n);
+	l->name[n] = '\0';
 	l->path[0] = '\0';
-	if (ours && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		snprintf(l->path, sizeof(l->path), "%s", path);
+	if (ours && n < sizeof(l->path) && lstat(path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode)) {
+		memcpy(l->path, path, n + 1);
 		l->dev = st.st_dev;
 		l->ino = st.st_ino;
 	}
