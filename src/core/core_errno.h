@@ -21,6 +21,7 @@
 #define EMSGSIZE        90
 #define EPROTONOSUPPORT 93
 #define EINPROGRESS     115
+#define ENOTSUP         95
 #endif
 
 #endif

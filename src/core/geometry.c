@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Where the queues go for a number of slots, and how many slots fit. */
 #include "core_errno.h"
-#include "layout.h"
+#include "ipmc_layout.h"
 
 int ipmc_geometry(struct ipmc_geometry *g, uint64_t size, unsigned slots)
 {

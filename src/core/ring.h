@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layout.h"
+#include "ipmc_layout.h"
 
 /* What a receiver refused, and what it delivered (as struct ipm_stats). */
 struct ipmc_stats {

@@ -20,7 +20,8 @@
  *    one word (a record's state, a slot's owner, the header's init).
  *  - shm_fence(): a full fence. The sleeping and wants_ack handshakes are
  *    "store, fence, load" on both sides, so one side sees the other.
- *  - shm_copy_in / shm_copy_out: plain bytes (payloads, record headers).
+ *  - shm_copy_in / shm_copy_out / shm_zero: plain bytes (payloads, record
+ *    headers, a region being laid out).
  *    A reader copies into private memory first and validates the copy
  *    (checksum, bounds), never the shared bytes.
  *
@@ -86,6 +87,12 @@ static inline void shm_copy_in(void *shared, const void *priv, size_t n)
 static inline void shm_copy_out(void *priv, const void *shared, size_t n)
 {
 	__builtin_memcpy(priv, shared, n);
+}
+
+/* Clearing lines nobody uses yet (laying a region out). */
+static inline void shm_zero(void *shared, size_t n)
+{
+	__builtin_memset(shared, 0, n);
 }
 
 #endif
