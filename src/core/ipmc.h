@@ -35,6 +35,13 @@ struct ipmc_ops {
 	 * timeout_ms pass. It may call ipmc_peer_left(). NULL: busy-wait.
 	 */
 	int (*wait)(void *ctx, int timeout_ms);
+	/*
+	 * Optional: read the presence news now (calling ipmc_peer_left() for
+	 * each leave), when a slot names a peer peer_live() does not know:
+	 * a newcomer whose news is on its way. At most every 64th look at
+	 * the same word.
+	 */
+	void (*news)(void *ctx);
 };
 
 struct ipmc_config {
@@ -54,6 +61,8 @@ struct ipmc_peer {
 	uint64_t dead;       /* the token last found gone there */
 	uint64_t attached;   /* its token, once seen in our queue's cgen */
 	int confirmed;       /* the transport (or heartbeat) vouches */
+	uint64_t unknown;    /* a word naming a peer not known (yet) */
+	unsigned unknown_tries;
 	uint64_t seen_owner, seen_hb;
 	long long seen_at;
 };
@@ -71,6 +80,8 @@ struct ipmc {
 	struct ipmc_stats stats;
 	uint64_t hb_value;
 	long long hb_at;
+	unsigned hb_ticks;   /* busy calls since the clock was read */
+	int cached_id, cached_slot; /* the last id -> slot lookup */
 	int heads_due;       /* look at the senders' heads on the next pass */
 	unsigned next;       /* the queue to look at first */
 	int held;            /* a message delivered, not completed */

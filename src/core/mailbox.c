@@ -163,7 +163,7 @@ int ipmc_open(struct ipmc *mb, void *mem, uint64_t size, int id,
 		.send_timeout_ms = cfg->send_timeout_ms ?
 				   cfg->send_timeout_ms :
 				   DEFAULT_SEND_TIMEOUT_MS,
-		.heads_due = 1,
+		.heads_due = 1, .cached_id = -1,
 	};
 	if (size < IPMC_HEADER_SIZE)
 		return -ENOSPC;
@@ -246,7 +246,7 @@ static void sleep_ms(struct ipmc *mb, int ms)
 {
 	struct ipmc_slot *self = &mb->slots[mb->me];
 
-	ipmc_heartbeat(mb);
+	ipmc_heartbeat(mb, 0);
 	shm_store32_relaxed(&self->sleeping, 1);
 	shm_fence();
 	if (mb->ops->wait) {
@@ -262,9 +262,23 @@ static void sleep_ms(struct ipmc *mb, int ms)
 	mb->heads_due = 1;
 }
 
-static int timed_out(const struct ipmc *mb, long long deadline)
+/*
+ * When a waiting send gives up: the clock is read the first time it is
+ * needed (it costs as much as the rest of a send). -1: never.
+ */
+static long long deadline_of(const struct ipmc *mb, struct ipmc_loan *l)
 {
-	return deadline >= 0 && now_ms(mb) >= deadline;
+	if (l->deadline == 0)
+		l->deadline = mb->send_timeout_ms < 0 ? -1 :
+			      now_ms(mb) + mb->send_timeout_ms;
+	return l->deadline;
+}
+
+static int timed_out(const struct ipmc *mb, struct ipmc_loan *l)
+{
+	long long d = deadline_of(mb, l);
+
+	return d >= 0 && now_ms(mb) >= d;
 }
 
 int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
@@ -283,9 +297,7 @@ int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
 	if (p->attached != dst && !still_there(mb, (unsigned)slot, dst))
 		return -ENOTCONN;
 	*l = (struct ipmc_loan){ .len = len, .id = id, .wait = wait,
-				 .slot = (unsigned)slot, .deadline = -1 };
-	if (wait && mb->send_timeout_ms >= 0)
-		l->deadline = now_ms(mb) + mb->send_timeout_ms;
+				 .slot = (unsigned)slot };
 	self = &mb->slots[mb->me];
 	while ((rc = ipmc_tx_reserve(&p->tx, dst, len,
 				     wait ? IPMC_RF_ACK : 0,
@@ -296,7 +308,7 @@ int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
 								       -ENOTCONN;
 		/* Its completions ring us while we want them. */
 		shm_store32_relaxed(&self->wants_ack, 1);
-		if (timed_out(mb, l->deadline))
+		if (timed_out(mb, l))
 			rc = -ETIMEDOUT;
 		else
 			sleep_ms(mb, RECHECK_MS);
@@ -346,13 +358,14 @@ static int give_up(struct ipmc *mb, struct ipmc_peer *p,
 }
 
 /* A blocking send: until the receiver acks that very message. */
-static int wait_acked(struct ipmc *mb, const struct ipmc_loan *l)
+static int wait_acked(struct ipmc *mb, struct ipmc_loan *l)
 {
 	struct ipmc_slot *self = &mb->slots[mb->me];
 	struct ipmc_peer *p = &mb->peer[l->slot];
 	const struct ipmc_resv *r = &l->resv;
 	int rc = 0;
 
+	deadline_of(mb, l);
 	shm_store32_relaxed(&self->wants_ack, 1);
 	shm_fence();
 	for (;;) {
@@ -407,7 +420,7 @@ int ipmc_next(struct ipmc *mb, void *copy, struct ipmc_msg *m)
 	if (mb->held)
 		return 0;
 	reassert(mb);
-	ipmc_heartbeat(mb);
+	ipmc_heartbeat(mb, 1);
 	for (unsigned k = 0; k < n; k++) {
 		unsigned s = (mb->next + k) % n;
 

@@ -13,6 +13,8 @@
 /* How often we bump our heartbeat; a peer silent this long is gone. */
 #define HEARTBEAT_MS 250
 #define DEAD_MS      5000
+/* Busy calls between two looks at the clock. */
+#define HEARTBEAT_TICKS 1024
 
 int ipmc_live(const struct ipmc *mb, int id)
 {
@@ -36,6 +38,7 @@ void ipmc_slot_gone(struct ipmc *mb, unsigned s)
 		return;
 	p->dead = owner;
 	p->view = 0;
+	mb->cached_id = -1;
 	shm_cas(&mb->slots[s].owner, &owner, 0);
 }
 
@@ -67,7 +70,20 @@ static uint64_t fill(struct ipmc *mb, unsigned s)
 	    viewed_elsewhere(mb, id, s))
 		return 0;
 	live = ipmc_live(mb, id);
+	if (live == 0 && mb->ops->news) {
+		/* Unknown: read the news, but for the same word only every
+		 * 64th time, so garbage costs no system call per send. */
+		if (p->unknown == w && ++p->unknown_tries % 64)
+			return 0;
+		p->unknown = w;
+		mb->ops->news(mb->ops->ctx);
+		if (p->view)
+			return p->view;
+		live = ipmc_live(mb, id);
+	}
 	if (live == 0) {
+		/* Still unknown: a newcomer attached to its queue from us
+		 * is taken; its news is on its way. */
 		if (shm_load_acquire(&p->tx.ctl->cgen) != w)
 			return 0;
 		p->view = w;
@@ -91,6 +107,7 @@ static uint64_t provisional(struct ipmc *mb, unsigned s)
 	if (owner_word(mb, s) == p->view)
 		return p->view;
 	p->view = 0; /* somebody else claimed it: a dead peer's token */
+	mb->cached_id = -1;
 	return fill(mb, s);
 }
 
@@ -114,12 +131,20 @@ uint64_t ipmc_view(struct ipmc *mb, unsigned s)
 
 int ipmc_find(struct ipmc *mb, int id, uint64_t *owner)
 {
+	if (mb->cached_id == id) {
+		*owner = ipmc_view(mb, (unsigned)mb->cached_slot);
+		if (*owner && ipmc_token_id(*owner) == id)
+			return mb->cached_slot;
+	}
 	for (unsigned i = 0; i < mb->g.slots; i++) {
 		if (i == mb->me)
 			continue;
 		*owner = ipmc_view(mb, i);
-		if (*owner && ipmc_token_id(*owner) == id)
+		if (*owner && ipmc_token_id(*owner) == id) {
+			mb->cached_id = id;
+			mb->cached_slot = (int)i;
 			return (int)i;
+		}
 	}
 	return -1;
 }
@@ -174,8 +199,12 @@ void ipmc_tick(struct ipmc *mb)
 	look_at_others(mb, now);
 }
 
-void ipmc_heartbeat(struct ipmc *mb)
+void ipmc_heartbeat(struct ipmc *mb, int busy)
 {
+	/* A busy poller reads the clock only now and then: it costs as
+	 * much as a look at the queues. */
+	if (busy && ++mb->hb_ticks % HEARTBEAT_TICKS)
+		return;
 	if (mb->ops->now_ms(mb->ops->ctx) - mb->hb_at >= HEARTBEAT_MS)
 		ipmc_tick(mb);
 }
@@ -184,7 +213,7 @@ int ipmc_peers(struct ipmc *mb, int *ids, int max)
 {
 	int n = 0, found[IPMC_MAX_SLOTS];
 
-	ipmc_heartbeat(mb);
+	ipmc_heartbeat(mb, 0);
 	for (unsigned i = 0; i < mb->g.slots; i++) {
 		int id = i == mb->me ? -1 : ipmc_token_id(ipmc_view(mb, i));
 		int j = n;

@@ -57,7 +57,18 @@ static int env_live(void *ctx, int peer)
 	return e->t->ops->peer_live(e->t, peer);
 }
 
-/* Presence news first (a leave frees its slot), then the doorbell. */
+/* The transport's presence news: a leave frees its slots. */
+static void env_news(void *ctx)
+{
+	struct env *e = ctx;
+	int peer, what;
+
+	while (e->t->ops->next_presence(e->t, &peer, &what) == 1)
+		if (what == IVSHM_PEER_LEFT)
+			ipmc_peer_left(e->mb, peer);
+}
+
+/* Presence news first, then the doorbell. */
 static int env_wait(void *ctx, int timeout_ms)
 {
 	struct env *e = ctx;
@@ -65,11 +76,9 @@ static int env_wait(void *ctx, int timeout_ms)
 		{ .fd = e->t->ops->vector_fd(e->t, 0), .events = POLLIN },
 		{ .fd = e->t->ops->presence_fd(e->t), .events = POLLIN },
 	};
-	int peer, what, rc = poll(fds, 2, timeout_ms);
+	int rc = poll(fds, 2, timeout_ms);
 
-	while (e->t->ops->next_presence(e->t, &peer, &what) == 1)
-		if (what == IVSHM_PEER_LEFT)
-			ipmc_peer_left(e->mb, peer);
+	env_news(ctx);
 	if (rc > 0 && fds[0].revents)
 		e->t->ops->ack(e->t, 0);
 	return rc;
@@ -77,7 +86,7 @@ static int env_wait(void *ctx, int timeout_ms)
 
 static const struct ipmc_ops ops_template = {
 	.ring = env_ring, .now_ms = env_now_ms, .peer_live = env_live,
-	.wait = env_wait,
+	.wait = env_wait, .news = env_news,
 };
 
 static size_t size_of(int i)
