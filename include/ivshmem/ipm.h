@@ -40,8 +40,13 @@ enum ipm_mode {
 
 struct ipm_config {
 	enum ipm_mode mode;
-	/* Mailbox: peer slots the region is cut into (2..64, default 2);
-	 * the first mailbox peer decides, later ones adopt its layout. */
+	/*
+	 * Mailbox: peer slots the region is cut into (2..64). Default (0):
+	 * the most the region holds with every queue at least 256 KiB
+	 * (4 in 4 MiB, 8 in 16 MiB, 16 in 64 MiB; 2 in a smaller region).
+	 * The first mailbox peer decides, later ones adopt its layout; when
+	 * every slot is taken, ipm_open() fails with -ENOSPC.
+	 */
 	unsigned slots;
 	/* Mailbox: how long a blocking send waits for the receiver's
 	 * complete before -ETIMEDOUT (default 5000; < 0 forever). */

@@ -12,7 +12,6 @@
 
 #define API __attribute__((visibility("default")))
 
-#define DEFAULT_SLOTS 2
 #define DEFAULT_SEND_TIMEOUT_MS 5000
 #define IPM_POLL_MS 1
 
@@ -32,8 +31,6 @@ API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 		return -ENOMEM;
 	ipm->t = t;
 	ipm->cfg = *cfg;
-	if (!ipm->cfg.slots)
-		ipm->cfg.slots = DEFAULT_SLOTS;
 	if (!ipm->cfg.send_timeout_ms)
 		ipm->cfg.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS;
 	ipm->enabled = 1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "clock.h"
+#include "ipmc_layout.h"
 #include "mailbox.h"
 
 static int mb_open(struct ipm *ipm)
@@ -13,6 +14,12 @@ static int mb_open(struct ipm *ipm)
 
 	if (!mb)
 		return -ENOMEM;
+	/* By default as many slots as the region holds with useful queues. */
+	if (!ipm->cfg.slots) {
+		int n = ipmc_default_slots(ipm->t->size);
+
+		ipm->cfg.slots = n < 0 ? IPM_MIN_SLOTS : (unsigned)n;
+	}
 	if (ipm->cfg.slots < IPM_MIN_SLOTS || ipm->cfg.slots > IPM_MAX_SLOTS) {
 		free(mb);
 		return -EINVAL;

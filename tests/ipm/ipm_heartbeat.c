@@ -98,7 +98,7 @@ static int listed(struct ipm *ipm, int id)
 int main(void)
 {
 	struct ipm_config cfg = {
-		.mode = IPM_MODE_MAILBOX,
+		.mode = IPM_MODE_MAILBOX, .slots = 2,
 		.send_timeout_ms = 20000,
 	};
 	struct tu_server srv;
