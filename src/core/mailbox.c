@@ -308,8 +308,9 @@ int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
 								       -ENOTCONN;
 		/* Its completions ring us while we want them. */
 		shm_store32_relaxed(&self->wants_ack, 1);
+		rc = 0;
 		if (timed_out(mb, l))
-			rc = -ETIMEDOUT;
+			rc = -ETIMEDOUT; /* never published */
 		else
 			sleep_ms(mb, RECHECK_MS);
 		if (!rc && !still_there(mb, (unsigned)slot, dst))

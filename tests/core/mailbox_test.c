@@ -317,6 +317,18 @@ static void test_blocking(void)
 	/* The next one takes its number: no gap at the receiver. */
 	CHECK(send_k(&w, 0, 1, 100, 4, 0) == 0 && deliver(&w.p[1], 10) == 1 &&
 	      w.p[1].mb.stats.lost == 0, "no gap");
+	/* A full queue and nobody draining it: a blocking send gives up
+	 * at its deadline without publishing (-ETIMEDOUT), a non-blocking
+	 * one at once (-EBUSY). */
+	uint32_t queued = 0;
+	while (send_k(&w, 0, 1, 3000, 100 + queued, 0) == 0)
+		queued++;
+	t0 = w.now;
+	CHECK(send_k(&w, 0, 1, 3000, 999, 0) == -EBUSY, "full: EBUSY");
+	CHECK(send_k(&w, 0, 1, 3000, 999, 1) == -ETIMEDOUT &&
+	      w.now - t0 >= 500, "full, blocking: ETIMEDOUT");
+	CHECK(deliver(&w.p[1], 1000) == (int)queued &&
+	      w.p[1].mb.stats.lost == 0, "what was queued, nothing more");
 	/* Claimed by the deadline but not completed (the receiver holds
 	 * it): delivered, so 0, and the stamp stays CLAIMED. */
 	w.p[0].serve = 1;
