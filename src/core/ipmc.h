@@ -36,10 +36,11 @@ struct ipmc_ops {
 	 */
 	int (*wait)(void *ctx, int timeout_ms);
 	/*
-	 * Optional: read the presence news now (calling ipmc_peer_left() for
-	 * each leave), when a slot names a peer peer_live() does not know:
-	 * a newcomer whose news is on its way. At most every 64th look at
-	 * the same word.
+	 * Optional: read the presence news now, calling ipmc_peer_left() for
+	 * each leave: when joining, when a non-blocking send finds the queue
+	 * full, and when a slot names a peer peer_live() does not know (a
+	 * newcomer whose news is on its way; at most every 64th look at the
+	 * same word).
 	 */
 	void (*news)(void *ctx);
 };
@@ -156,6 +157,9 @@ void ipmc_awake(struct ipmc *mb);
 void ipmc_peer_left(struct ipmc *mb, int id);
 /* Our heartbeat and the others' (guests), our slot's word put back. */
 void ipmc_tick(struct ipmc *mb);
+/* ipmc_tick() unless called within the last 250 ms; 'busy' (a polling
+ * loop): the clock is read only every 1024th call. */
+void ipmc_heartbeat(struct ipmc *mb, int busy);
 /* The live mailbox peers, ascending: how many (ids: up to max). */
 int ipmc_peers(struct ipmc *mb, int *ids, int max);
 /* The largest payload a message can carry. */

@@ -125,7 +125,6 @@ static int reclaimable(const struct ipmc *mb, uint64_t owner)
 /* A free slot first, and only then one whose owner is not live. */
 static int claim_slot(struct ipmc *mb)
 {
-	mb->me = IPMC_MAX_SLOTS;
 	for (int pass = 0; pass < 2; pass++) {
 		for (unsigned i = 0; i < mb->g.slots; i++) {
 			uint64_t owner = shm_load_acquire(&mb->slots[i].owner);
@@ -170,6 +169,11 @@ int ipmc_open(struct ipmc *mb, void *mem, uint64_t size, int id,
 	rc = header(mb, size, (unsigned)slots);
 	if (rc < 0)
 		return rc;
+	/* Departures first: their slots are free to take. No slot of ours
+	 * yet, so ipmc_peer_left() may clear any. */
+	mb->me = IPMC_MAX_SLOTS;
+	if (ops->news)
+		ops->news(ops->ctx);
 	rc = claim_slot(mb);
 	if (rc < 0)
 		return rc;
@@ -303,9 +307,13 @@ int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
 				     wait ? IPMC_RF_ACK : 0,
 				     &l->resv)) == -EBUSY) {
 		kick(mb, (unsigned)slot, id); /* let it drain */
-		if (!wait)
+		if (!wait) {
+			/* Full: off the fast path, so ask whether it left. */
+			if (mb->ops->news)
+				mb->ops->news(mb->ops->ctx);
 			return still_there(mb, (unsigned)slot, dst) ? -EBUSY :
 								       -ENOTCONN;
+		}
 		/* Its completions ring us while we want them. */
 		shm_store32_relaxed(&self->wants_ack, 1);
 		rc = 0;

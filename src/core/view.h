@@ -13,8 +13,5 @@ int ipmc_find(struct ipmc *mb, int id, uint64_t *owner);
 void ipmc_slot_gone(struct ipmc *mb, unsigned s);
 /* ops->peer_live, or -ENOTSUP without one. */
 int ipmc_live(const struct ipmc *mb, int id);
-/* ipmc_tick() unless called within the last 250 ms; 'busy' (a polling
- * loop): the clock is read only every 1024th call. */
-void ipmc_heartbeat(struct ipmc *mb, int busy);
 
 #endif

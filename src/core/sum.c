@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The mailbox's checksum: see sum.h. */
-#include "layout.h"
+#include "ipmc_layout.h"
 #include "sum.h"
 
 /* Freestanding: no <string.h> needed (the compiler emits memcpy). */
@@ -267,7 +267,7 @@ void ipm_sum_head(uint32_t lanes[IPM_SUM_LANES], uint64_t index,
 #endif
 
 	store_le64(head, index);
-	memcpy(head + 8, summed, IPM_REC_SUMMED_LEN);
+	memcpy(head + 8, summed, IPMC_REC_SUMMED_LEN);
 	ipm_lanes_init(lanes);
 	ipm_sum_copy(NULL, head, sizeof(head), lanes, hw);
 }
