@@ -182,6 +182,9 @@ int bench_ipm_id(const struct ipm *ipm);
  */
 int bench_ipm_send(struct ipm *ipm, uint32_t id, const void *data,
 		   size_t size, int timeout_ms);
+/* The same for ipm_loan(wait = 0): *data is the room, to be committed. */
+int bench_ipm_loan(struct ipm *ipm, uint32_t id, size_t size, void **data,
+		   int timeout_ms);
 
 /* Messages checked by a receiver: a sequence number and a last byte. */
 static inline uint8_t bench_tail_byte(uint64_t seq)

@@ -313,6 +313,9 @@ static struct need needs[] = {
 	TPUT("tput.mailbox", 1048576, "tput.memcpy", "tput.socketpair"),
 	TPUT("tput.mailbox.nocheck", 64, "tput.memcpy", "tput.mailbox"),
 	TPUT("tput.mailbox.nocheck", 1048576, "tput.memcpy", "tput.mailbox"),
+	/* The zero-copy send: the copy's cost is the ratio to tput.mailbox. */
+	TPUT("tput.mailbox.loan", 65536, "tput.memcpy", "tput.mailbox"),
+	TPUT("tput.mailbox.loan", 1048576, "tput.memcpy", "tput.mailbox"),
 	LAT("setup.socket", 0, NULL),
 	PEERS("setup.connect", 1, "setup.socket"),
 	PEERS("setup.connect", 100, "setup.socket"),

@@ -119,6 +119,27 @@ void ipm_close(struct ipm *ipm);
 int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	     size_t size);
 
+/*
+ * Mailbox mode, zero copy: reserve room for 'size' bytes in the queue to
+ * peer 'id' and get where they go (*data, in the shared memory); write
+ * them there, then ipm_loan_commit() sends them, or ipm_loan_abandon()
+ * gives the room back unsent (nothing was published). The same integrity
+ * and acknowledgement rules as ipm_send(): the commit computes the
+ * checksum over the bytes where they are (bytes changed after it fail the
+ * receiver's check), and with wait != 0 the commit returns 0 only once
+ * the receiver delivered and completed that very message, or an error
+ * when it was withdrawn. wait != 0 also waits for room (send_timeout_ms).
+ * One loan per device at a time.
+ * ipm_loan(): 0, or ipm_send()'s errors (-EBUSY full with wait == 0,
+ * -EMSGSIZE, -EINVAL, -ETIMEDOUT never reserved, -ENOTCONN), -EALREADY
+ * while another loan is out, -ENOTSUP in doorbell mode.
+ * ipm_loan_commit(): ipm_send()'s results; -EINVAL with no loan out.
+ */
+int ipm_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
+	     void **data);
+int ipm_loan_commit(struct ipm *ipm);
+void ipm_loan_abandon(struct ipm *ipm);
+
 void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
 			   void *user_data);
 int ipm_max_data_size_get(const struct ipm *ipm);

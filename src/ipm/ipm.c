@@ -73,6 +73,29 @@ API int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	return ipm->ops->send(ipm, wait, id, data, size);
 }
 
+API int ipm_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
+		 void **data)
+{
+	if (!ipm->ops->loan)
+		return -ENOTSUP;
+	if (id > ipm_max_id_val_get(ipm) || !data)
+		return -EINVAL;
+	if (size > (size_t)ipm->max_size)
+		return -EMSGSIZE;
+	return ipm->ops->loan(ipm, wait, id, size, data);
+}
+
+API int ipm_loan_commit(struct ipm *ipm)
+{
+	return ipm->ops->loan_commit ? ipm->ops->loan_commit(ipm) : -EINVAL;
+}
+
+API void ipm_loan_abandon(struct ipm *ipm)
+{
+	if (ipm->ops->loan_abandon)
+		ipm->ops->loan_abandon(ipm);
+}
+
 API void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
 			       void *user_data)
 {

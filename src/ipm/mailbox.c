@@ -125,6 +125,8 @@ static void mb_close(struct ipm *ipm)
 {
 	struct mbox *mb = mbox_of(ipm);
 
+	if (mb->loaned)
+		ipmc_loan_abandon(&mb->c, &mb->loan);
 	ipmc_close(&mb->c);
 	free(mb->copy);
 	free(mb);
@@ -136,6 +138,43 @@ static int mb_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	ipm_drain_presence(ipm, peer_left);
 	return ipmc_send(&mbox_of(ipm)->c, (int)id, data, (uint32_t)size,
 			 wait);
+}
+
+static int mb_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
+		   void **data)
+{
+	struct mbox *mb = mbox_of(ipm);
+	int rc;
+
+	if (mb->loaned)
+		return -EALREADY;
+	ipm_drain_presence(ipm, peer_left);
+	rc = ipmc_loan(&mb->c, (int)id, (uint32_t)size, wait, &mb->loan);
+	if (rc < 0)
+		return rc;
+	mb->loaned = 1;
+	*data = mb->loan.data;
+	return 0;
+}
+
+static int mb_loan_commit(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	if (!mb->loaned)
+		return -EINVAL;
+	mb->loaned = 0;
+	return ipmc_loan_commit(&mb->c, &mb->loan);
+}
+
+static void mb_loan_abandon(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	if (!mb->loaned)
+		return;
+	mb->loaned = 0;
+	ipmc_loan_abandon(&mb->c, &mb->loan);
 }
 
 static int mb_max_data_size(const struct ipm *ipm)
@@ -263,6 +302,9 @@ const struct ipm_backend_ops ipm_mailbox_ops = {
 	.close = mb_close,
 	.send = mb_send,
 	.max_data_size = mb_max_data_size,
+	.loan = mb_loan,
+	.loan_commit = mb_loan_commit,
+	.loan_abandon = mb_loan_abandon,
 	.complete = mb_complete,
 	.process = mb_process,
 	.ack = mb_ack,

@@ -15,6 +15,8 @@ struct mbox {
 	struct ipmc c;        /* the core's state: everything per slot */
 	struct ipmc_ops ops;  /* filled from ipm->t, ctx = the struct ipm */
 	uint8_t *copy;        /* the verified copy a message is delivered from */
+	struct ipmc_loan loan;
+	int loaned;           /* a loan is out */
 };
 
 static inline struct mbox *mbox_of(const struct ipm *ipm)
