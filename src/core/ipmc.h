@@ -43,6 +43,16 @@ struct ipmc_ops {
 	 * same word).
 	 */
 	void (*news)(void *ctx);
+	/*
+	 * Optional: wake peer's vector without raising its counter (a write
+	 * of 0, which cannot block), for a sleeper that says IPMC_SLEEP_NUDGE.
+	 */
+	int (*nudge)(void *ctx, int peer, unsigned vector);
+	/*
+	 * Optional: how we are to be woken in the sleep about to start,
+	 * IPMC_SLEEP_NUDGE or IPMC_SLEEP_RING (NULL: a ring).
+	 */
+	unsigned (*sleep_how)(void *ctx);
 };
 
 struct ipmc_config {

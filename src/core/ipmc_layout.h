@@ -19,6 +19,13 @@
 #define IPMC_QUEUE_CTL      (2 * IPMC_LINE)
 #define IPMC_MIN_CAP        (4 * IPMC_LINE)
 #define IPMC_HDR_UNCHECKED  1u
+/*
+ * A sleeping owner's 'sleeping': how it wants to be woken, a ring (its
+ * counter +1) or a nudge (+0: it waits edge-triggered with its counter
+ * above 0). Any other non-zero value: a ring.
+ */
+#define IPMC_SLEEP_RING     1u
+#define IPMC_SLEEP_NUDGE    2u
 
 /* Header line, offset 0. */
 struct ipmc_hdr {
@@ -37,7 +44,7 @@ struct ipmc_hdr {
 /* Slot table, offset 64: one line per slot. */
 struct ipmc_slot {
 	uint64_t owner;        /* nonce << 32 | (peer id + 1); 0 free */
-	uint32_t sleeping;     /* owner sleeps: senders ring it */
+	uint32_t sleeping;     /* owner sleeps: IPMC_SLEEP_* */
 	uint32_t wants_ack;    /* owner waits for a completion */
 	uint64_t heartbeat;
 	uint64_t bye;          /* goodbye: check << 32 | (u32)token */

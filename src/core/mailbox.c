@@ -220,12 +220,33 @@ static void reassert(struct ipmc *mb)
 		shm_cas(&mb->slots[mb->me].owner, &owner, mb->token);
 }
 
+/*
+ * Wake slot s's owner (peer id): with a nudge when it says one wakes it
+ * (no fcntl, cannot block), else a ring; 'always': even when it does not
+ * sleep (yet). Callers fence first.
+ */
+static void wake(struct ipmc *mb, unsigned s, int id, int always)
+{
+	uint32_t how = shm_load32_relaxed(&mb->slots[s].sleeping);
+
+	if (how == IPMC_SLEEP_NUDGE && mb->ops->nudge)
+		mb->ops->nudge(mb->ops->ctx, id, VECTOR);
+	else if (how || always)
+		mb->ops->ring(mb->ops->ctx, id, VECTOR);
+}
+
 /* Wake slot r's owner if it sleeps: our stamp is ordered before its flag. */
 static void kick(struct ipmc *mb, unsigned r, int id)
 {
 	shm_fence();
-	if (shm_load32_relaxed(&mb->slots[r].sleeping))
-		mb->ops->ring(mb->ops->ctx, id, VECTOR);
+	wake(mb, r, id, 0);
+}
+
+/* What we store in our 'sleeping' before a sleep. */
+static uint32_t sleep_how(const struct ipmc *mb)
+{
+	return mb->ops->sleep_how ? mb->ops->sleep_how(mb->ops->ctx) :
+				    IPMC_SLEEP_RING;
 }
 
 /* Is the receiver still the one we started with, attached? */
@@ -251,7 +272,7 @@ static void sleep_ms(struct ipmc *mb, int ms)
 	struct ipmc_slot *self = &mb->slots[mb->me];
 
 	ipmc_heartbeat(mb, 0);
-	shm_store32_relaxed(&self->sleeping, 1);
+	shm_store32_relaxed(&self->sleeping, sleep_how(mb));
 	shm_fence();
 	if (mb->ops->wait) {
 		mb->ops->wait(mb->ops->ctx, ms);
@@ -460,10 +481,11 @@ void ipmc_complete(struct ipmc *mb)
 		return;
 	mb->held = 0;
 	ipmc_rx_complete(&mb->peer[s].rx, &mb->held_msg);
-	/* A blocked sender sleeps until we ring it. */
+	/* A blocked sender sleeps until we wake it (asleep or not yet: a
+	 * nudge only if it says it is primed). */
 	shm_fence();
 	if (shm_load32_relaxed(&mb->slots[s].wants_ack) && id >= 0)
-		mb->ops->ring(mb->ops->ctx, id, VECTOR);
+		wake(mb, s, id, 1);
 }
 
 int ipmc_pending(struct ipmc *mb, int heads)
@@ -484,7 +506,7 @@ int ipmc_pending(struct ipmc *mb, int heads)
 
 int ipmc_idle(struct ipmc *mb)
 {
-	shm_store32_relaxed(&mb->slots[mb->me].sleeping, 1);
+	shm_store32_relaxed(&mb->slots[mb->me].sleeping, sleep_how(mb));
 	shm_fence();
 	return ipmc_pending(mb, 1);
 }

@@ -47,6 +47,22 @@ static uint8_t *ring_of(struct ipmc_qctl *ctl)
 	return (uint8_t *)ctl + IPMC_QUEUE_CTL;
 }
 
+/*
+ * Index i's offset in the ring (i % cap) from *lap, the start of the lap
+ * it was last in: a division only when i has left that lap (a 64-bit
+ * division costs more than the rest of a look at a queue).
+ */
+static inline uint64_t ring_off(uint64_t cap, uint64_t *lap, uint64_t i)
+{
+	uint64_t off = i - *lap;
+
+	if (__builtin_expect(off >= cap, 0)) {
+		off = i % cap;
+		*lap = i - off;
+	}
+	return off;
+}
+
 /* ---- the sending end ---- */
 
 void ipmc_tx_attach(struct ipmc_tx *tx, struct ipmc_qctl *ctl, uint64_t cap,
@@ -80,10 +96,12 @@ void ipmc_tx_attach(struct ipmc_tx *tx, struct ipmc_qctl *ctl, uint64_t cap,
 	shm_store_release(&ctl->pgen, self);
 }
 
-/* Room for 'need' bytes at head h (and a WRAP before them)? */
-static int fits(uint64_t h, uint64_t t, uint64_t need, uint64_t cap)
+/* Room for 'need' bytes at our head (and a WRAP before them)? */
+static int fits(struct ipmc_tx *tx, uint64_t t, uint64_t need)
 {
-	uint64_t off = h % cap, pad = off + need > cap ? cap - off : 0;
+	const uint64_t h = tx->head, cap = tx->cap;
+	uint64_t off = ring_off(cap, &tx->lap, h);
+	uint64_t pad = off + need > cap ? cap - off : 0;
 
 	return h - t <= cap && h - t + pad + need <= cap;
 }
@@ -134,6 +152,32 @@ static void put_header(struct ipmc_tx *tx, uint8_t *at, struct ipmc_rec *rec,
 	shm_store_release(at, end | IPMC_ST_PUBLISHED);
 }
 
+/*
+ * Wrap early, at IPMC_WINDOW bytes into the ring or later, when everything
+ * before in this lap has been consumed: while the receiver keeps up, the
+ * queue then lives in its first window (plus one record), which stays in
+ * both sides' caches, instead of walking the whole ring through memory. A
+ * receiver takes a WRAP at any offset. The tail is read afresh for it at
+ * most once per window.
+ */
+static int early_wrap(struct ipmc_tx *tx, uint64_t dst, uint64_t off,
+		      uint64_t need)
+{
+	const uint64_t h = tx->head;
+
+	if (off < IPMC_WINDOW || tx->cap < 4 * IPMC_WINDOW)
+		return 0;
+	/* Room for the WRAP and the record: h + cap - off + need - t. */
+	if (h - tx->tail_seen + need <= off)
+		return 1;
+	if (tx->wrap_tried == h / IPMC_WINDOW)
+		return 0;
+	tx->wrap_tried = h / IPMC_WINDOW;
+	/* A fresh tail; one that moved our head means: not now. */
+	return !read_tail(tx, dst) && tx->head == h &&
+	       h - tx->tail_seen + need <= off;
+}
+
 int ipmc_tx_reserve(struct ipmc_tx *tx, uint64_t dst, uint32_t len,
 		    uint32_t flags, struct ipmc_resv *r)
 {
@@ -148,11 +192,11 @@ int ipmc_tx_reserve(struct ipmc_tx *tx, uint64_t dst, uint32_t len,
 	 * The tail only moves forward, so the last one believed bounds the
 	 * room from below: the receiver's line is read only when full.
 	 */
-	if (!fits(tx->head, tx->tail_seen, need, cap) && read_tail(tx, dst))
+	if (!fits(tx, tx->tail_seen, need) && read_tail(tx, dst))
 		return -EBUSY;
 	h = tx->head;
-	off = h % cap;
-	if (off + need > cap) {
+	off = ring_off(cap, &tx->lap, h);
+	if (off + need > cap || early_wrap(tx, dst, off, need)) {
 		/* Records never wrap: the rest of the ring is skipped. */
 		struct ipmc_rec wrap = { .type = IPMC_REC_WRAP,
 					 .src = tx->self, .dst = dst };
@@ -181,8 +225,6 @@ void ipmc_tx_publish(struct ipmc_tx *tx, struct ipmc_resv *r,
 	struct ipmc_rec rec = { .type = IPMC_REC_MSG, .len = r->len,
 				.src = tx->self, .dst = r->dst,
 				.flags = r->flags };
-	uint32_t lanes[IPM_SUM_LANES];
-
 	/* Numbers restart for every new (our token, its token) pair. */
 	if (tx->seq_for != r->dst) {
 		tx->seq_for = r->dst;
@@ -190,14 +232,12 @@ void ipmc_tx_publish(struct ipmc_tx *tx, struct ipmc_resv *r,
 	}
 	r->seq = rec.seq = tx->seq++;
 	if (tx->check) {
-		ipm_sum_head(lanes, r->end,
-			     (const uint8_t *)&rec + IPMC_REC_SUMMED_OFF,
-			     tx->hw);
 		/* Summed as it is copied: what is summed is what is stored.
 		 * A loan's bytes are summed where they are. */
-		ipm_sum_copy(data ? r->data : NULL, data ? data : r->data,
-			     r->len, lanes, tx->hw);
-		rec.sum = ipm_sum_fold(lanes, tx->hw);
+		rec.sum = ipm_sum_rec(data ? r->data : NULL,
+				      data ? data : r->data, r->len, r->end,
+				      (const uint8_t *)&rec +
+				      IPMC_REC_SUMMED_OFF, tx->hw);
 	} else if (data && r->len) {
 		shm_copy_in(r->data, data, r->len);
 	}
@@ -315,11 +355,13 @@ static uint64_t head_of(const struct ipmc_rx *rx, uint64_t t)
 	return h % IPMC_LINE || h - t > rx->cap ? t : h;
 }
 
-int ipmc_rx_pending(const struct ipmc_rx *rx, int heads, int *heads_moved)
+int ipmc_rx_pending(struct ipmc_rx *rx, int heads, int *heads_moved)
 {
 	uint64_t t = rx->tail;
+	/* No division: a busy poller comes here in a tight loop. */
+	uint64_t off = ring_off(rx->cap, &rx->lap, t);
 
-	if (stamp_fresh(rx, shm_load_acquire(rx->ring + t % rx->cap), t))
+	if (stamp_fresh(rx, shm_load_acquire(rx->ring + off), t))
 		return 1;
 	if (heads && head_of(rx, t) != t) {
 		*heads_moved = 1;
@@ -332,10 +374,10 @@ int ipmc_rx_pending(const struct ipmc_rx *rx, int heads, int *heads_moved)
  * The record at t: 1 with its header in *rec, 0 when nothing was
  * published there, -1 when the queue holds garbage up to *head.
  */
-static int next_rec(const struct ipmc_rx *rx, uint64_t t, int heads,
-		    struct ipmc_rec *rec, uint64_t *head)
+static int next_rec(const struct ipmc_rx *rx, uint64_t t, uint64_t off,
+		    int heads, struct ipmc_rec *rec, uint64_t *head)
 {
-	const uint8_t *at = rx->ring + t % rx->cap;
+	const uint8_t *at = rx->ring + off;
 	uint64_t end = shm_load_acquire(at);
 
 	if (!stamp_fresh(rx, end, t)) {
@@ -376,14 +418,12 @@ static void give_up_at(struct ipmc_rx *rx, uint64_t t, uint64_t end)
 static int verify(const struct ipmc_rx *rx, const uint8_t *at,
 		  const struct ipmc_rec *r, void *copy)
 {
-	uint32_t lanes[IPM_SUM_LANES];
-
 	if (!rx->check)
 		return 1;
-	ipm_sum_head(lanes, r->end & ~IPMC_ST_MASK,
-		     (const uint8_t *)r + IPMC_REC_SUMMED_OFF, rx->hw);
-	ipm_sum_copy(copy, at + IPMC_REC_HDR, r->len, lanes, rx->hw);
-	return ipm_sum_fold(lanes, rx->hw) == r->sum;
+	return ipm_sum_rec(copy, at + IPMC_REC_HDR, r->len,
+			   r->end & ~IPMC_ST_MASK,
+			   (const uint8_t *)r + IPMC_REC_SUMMED_OFF,
+			   rx->hw) == r->sum;
 }
 
 /*
@@ -437,10 +477,10 @@ int ipmc_rx_next(struct ipmc_rx *rx, uint64_t view, int heads, void *copy,
 
 	refresh(rx, view);
 	for (;;) {
-		uint64_t off = t % cap, need, idx, src;
+		uint64_t off = ring_off(cap, &rx->lap, t), need, idx, src;
 		uint8_t *at = rx->ring + off;
 		struct ipmc_rec rec;
-		int rc = next_rec(rx, t, heads, &rec, &h);
+		int rc = next_rec(rx, t, off, heads, &rec, &h);
 
 		if (rc == 0)
 			break;

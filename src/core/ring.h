@@ -36,8 +36,17 @@ struct ipmc_tx {
 	uint64_t tail_seen; /* the last tail believed */
 	uint64_t tail_for;  /* the receiver token it was checked for (0) */
 	uint64_t seq, seq_for; /* the next number, for that receiver token */
+	uint64_t lap;       /* where head's lap starts: offsets without division */
+	uint64_t wrap_tried; /* the window we last read the tail to wrap in */
 	int loaned;         /* a reservation is out (one at a time) */
 };
+
+/*
+ * A sender wraps early once this far into the ring when the receiver has
+ * consumed the lap so far: a queue that keeps up stays in cache (rings of
+ * at least 4 windows).
+ */
+#define IPMC_WINDOW 4096u
 
 /* Where a reserved record goes: ipmc_tx_reserve() fills it. */
 struct ipmc_resv {
@@ -104,6 +113,7 @@ struct ipmc_rx {
 	uint64_t tail;      /* ours: the shared one is only written from it */
 	uint64_t tail_tok, tail_word; /* the sender our tail_check is for */
 	uint64_t expect, expect_for;  /* the next number, for that sender */
+	uint64_t lap;       /* where tail's lap starts */
 	/* Garbage at the tail that cannot be dropped: ignored until changed. */
 	uint64_t stuck_t, stuck_stamp;
 	int stuck;
@@ -146,7 +156,7 @@ int ipmc_rx_next(struct ipmc_rx *rx, uint64_t src, int heads, void *copy,
 void ipmc_rx_complete(struct ipmc_rx *rx, const struct ipmc_msg *m);
 
 /* 1 when something may be queued; *heads_moved set if a head said so. */
-int ipmc_rx_pending(const struct ipmc_rx *rx, int heads, int *heads_moved);
+int ipmc_rx_pending(struct ipmc_rx *rx, int heads, int *heads_moved);
 
 /* The words the two ends check each other's by (docs/mailbox-layout.md). */
 uint64_t ipmc_ack_word(uint64_t seq, uint64_t dst, uint64_t src, int hw);

@@ -180,7 +180,7 @@ HW_ATTR static uint32_t crc32c_hw(uint32_t c, const uint8_t *p, size_t n)
 }
 
 /*
- * The 64-byte head (index, the IPM_REC_SUMMED_LEN header bytes, zeros)
+ * The 64-byte head (index, the IPMC_REC_SUMMED_LEN header bytes, zeros)
  * straight from the words, without building it in memory: its words
  * 0..3 and 4..7 are the two blocks, so lane k takes words k and k + 4.
  */

@@ -31,6 +31,8 @@ struct peer {
 	struct ipmc mb;
 	struct ipmc_ops ops;
 	int rung;          /* our vector 0 was rung */
+	int nudged;        /* ... nudged */
+	unsigned how;      /* what our sleep_how op says (0: no such op) */
 	int open;
 	/* While we wait: deliver and complete for this peer (-1: none);
 	 * hold: only take (claim) the message, never complete it. */
@@ -52,6 +54,20 @@ static int w_ring(void *ctx, int peer, unsigned vector)
 	CHECK(vector == 0 && peer >= 0 && peer < NPEER, "ring %d", peer);
 	me->w->p[peer].rung = 1;
 	return 0;
+}
+
+static int w_nudge(void *ctx, int peer, unsigned vector)
+{
+	struct peer *me = ctx;
+
+	CHECK(vector == 0 && peer >= 0 && peer < NPEER, "nudge %d", peer);
+	me->w->p[peer].nudged = 1;
+	return 0;
+}
+
+static unsigned w_how(void *ctx)
+{
+	return ((struct peer *)ctx)->how;
 }
 
 static long long w_now(void *ctx)
@@ -76,6 +92,7 @@ static int w_wait(void *ctx, int ms)
 	struct peer *me = ctx;
 
 	me->rung = 0;
+	me->nudged = 0;
 	if (me->serve >= 0 && me->hold) {
 		struct peer *r = &me->w->p[me->serve];
 		struct ipmc_msg m;
@@ -84,7 +101,7 @@ static int w_wait(void *ctx, int ms)
 	} else if (me->serve >= 0) {
 		deliver(&me->w->p[me->serve], 100);
 	}
-	if (!me->rung)
+	if (!me->rung && !me->nudged)
 		me->w->now += ms;
 	return 0;
 }
@@ -149,7 +166,8 @@ static void w_init(struct world *w, int presence)
 		p->ops = (struct ipmc_ops){ .ctx = p, .ring = w_ring,
 					    .now_ms = w_now,
 					    .peer_live = w_live,
-					    .wait = w_wait };
+					    .wait = w_wait,
+					    .nudge = w_nudge };
 	}
 }
 
@@ -400,6 +418,21 @@ static void test_sleep(void)
 	CHECK(ipmc_pending(&w.p[1].mb, 0) == 1, "pending");
 	ipmc_awake(&w.p[1].mb);
 	CHECK(deliver(&w.p[1], 10) == 1, "delivered");
+	/* A sleeper that says a nudge wakes it is nudged, not rung; the
+	 * same for a blocked sender woken by the ack. */
+	w.p[1].ops.sleep_how = w_how;
+	w.p[1].how = IPMC_SLEEP_NUDGE;
+	w.p[1].rung = 0;
+	CHECK(ipmc_idle(&w.p[1].mb) == 0, "idle");
+	CHECK(send_k(&w, 0, 1, 10, 3, 0) == 0 && w.p[1].nudged &&
+	      !w.p[1].rung, "nudged");
+	ipmc_awake(&w.p[1].mb);
+	CHECK(deliver(&w.p[1], 10) == 1, "delivered");
+	w.p[0].ops.sleep_how = w_how;
+	w.p[0].how = IPMC_SLEEP_NUDGE;
+	w.p[0].serve = 1;
+	CHECK(send_k(&w, 0, 1, 10, 4, 1) == 0, "acked");
+	CHECK(w.p[0].nudged && !w.p[0].rung, "the sender nudged");
 	/* A scribbled own owner word is put back. */
 	memset(w.mem + 64 + 64 * w.p[1].mb.me, 0, 8);
 	CHECK(deliver(&w.p[1], 10) == 0, "pass");
