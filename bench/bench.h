@@ -50,6 +50,7 @@ struct bench_def {
 extern const struct bench_def bench_rtt;
 extern const struct bench_def bench_tput;
 extern const struct bench_def bench_fanout;
+extern const struct bench_def bench_fanin;
 extern const struct bench_def bench_setup;
 extern const struct bench_def bench_vm;
 
