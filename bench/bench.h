@@ -160,6 +160,7 @@ static inline void bench_relax(void)
 
 /* ---- IPM peers joined to a bench server (ipm_util.c) ---- */
 struct ipm;
+struct ipm_config;
 
 /*
  * Join the server at 'path' with one vector and open an IPM device on it
@@ -173,6 +174,9 @@ int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
 /* The same with 'vectors' (the server's -n). */
 int bench_ipm_open_vectors(struct ipm **out, const char *path,
 			   unsigned vectors, int mailbox, unsigned spin_ns);
+/* The same with a configuration of the caller's (vectors on the server). */
+int bench_ipm_open_cfg(struct ipm **out, const char *path, unsigned vectors,
+		       const struct ipm_config *cfg);
 /* Our peer id on the server. */
 int bench_ipm_id(const struct ipm *ipm);
 /*

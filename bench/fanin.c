@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include <ivshmem/ipm.h>
-#include <ivshmem/transport.h>
 
 #define MAX_SENDERS 63
 #define MSG 64
@@ -63,15 +62,8 @@ static int open_dev(struct ipm **out, const char *path, unsigned slots,
 {
 	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = slots,
 				  .spin_ns = spin_ns };
-	struct ivshm_transport *t;
-	int rc = ivshm_transport_host_open(&t, path, 1, 10000);
 
-	if (rc < 0)
-		return rc;
-	rc = ipm_open(out, t, &cfg);
-	if (rc < 0)
-		ivshm_transport_close(t);
-	return rc;
+	return bench_ipm_open_cfg(out, path, 1, &cfg);
 }
 
 static int sender(void *arg)

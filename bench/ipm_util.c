@@ -25,6 +25,13 @@ int bench_ipm_open_vectors(struct ipm **out, const char *path,
 		.spin_ns = spin_ns,
 		.unchecked = mailbox == BENCH_MAILBOX_UNCHECKED,
 	};
+
+	return bench_ipm_open_cfg(out, path, vectors, &cfg);
+}
+
+int bench_ipm_open_cfg(struct ipm **out, const char *path, unsigned vectors,
+		       const struct ipm_config *cfg)
+{
 	struct ivshm_transport *t;
 	int rc;
 
@@ -32,7 +39,7 @@ int bench_ipm_open_vectors(struct ipm **out, const char *path,
 	rc = ivshm_transport_host_open(&t, path, vectors, CONNECT_TIMEOUT_MS);
 	if (rc < 0)
 		return rc;
-	rc = ipm_open(out, t, &cfg);
+	rc = ipm_open(out, t, cfg);
 	if (rc < 0)
 		ivshm_transport_close(t);
 	return rc;
