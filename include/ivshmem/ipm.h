@@ -158,6 +158,13 @@ int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max);
  */
 int ipm_process(struct ipm *ipm);
 /*
+ * How long an event loop may wait on ipm_fds() before it must call
+ * ipm_process() even though no fd became readable: milliseconds (0: now),
+ * or -1: never (doorbell mode). In mailbox mode, the heartbeat that tells
+ * peers without presence news (guests) that we are alive: at most 250.
+ */
+int ipm_timeout(const struct ipm *ipm);
+/*
  * Wait up to timeout_ms (< 0: forever) for messages and deliver them.
  * Returns how many were delivered (0 on timeout).
  */

@@ -170,6 +170,11 @@ void ipmc_tick(struct ipmc *mb);
 /* ipmc_tick() unless called within the last 250 ms; 'busy' (a polling
  * loop): the clock is read only every 1024th call. */
 void ipmc_heartbeat(struct ipmc *mb, int busy);
+/*
+ * Milliseconds until ipmc_tick() is due (0: now): how long an event loop
+ * may wait for our doorbell before it must call in anyway.
+ */
+int ipmc_timeout(const struct ipmc *mb);
 /* The live mailbox peers, ascending: how many (ids: up to max). */
 int ipmc_peers(struct ipmc *mb, int *ids, int max);
 /* The largest payload a message can carry. */

@@ -199,6 +199,14 @@ void ipmc_tick(struct ipmc *mb)
 	look_at_others(mb, now);
 }
 
+int ipmc_timeout(const struct ipmc *mb)
+{
+	long long left = mb->hb_at + HEARTBEAT_MS -
+			 mb->ops->now_ms(mb->ops->ctx);
+
+	return left < 0 ? 0 : left > HEARTBEAT_MS ? HEARTBEAT_MS : (int)left;
+}
+
 void ipmc_heartbeat(struct ipmc *mb, int busy)
 {
 	/* A busy poller reads the clock only now and then: it costs as

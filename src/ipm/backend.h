@@ -31,6 +31,8 @@ struct ipm_backend_ops {
 	 * NULL.
 	 */
 	int (*idle)(struct ipm *ipm);
+	/* When the event loop must call process again (-1: never; NULL). */
+	int (*timeout)(const struct ipm *ipm);
 	/* Block until something may be ready, at most timeout_ms. */
 	int (*wait)(struct ipm *ipm, int timeout_ms);
 	int (*peers)(struct ipm *ipm, int *ids, int max);

@@ -161,6 +161,11 @@ API int ipm_process(struct ipm *ipm)
 	return n;
 }
 
+API int ipm_timeout(const struct ipm *ipm)
+{
+	return ipm->ops->timeout ? ipm->ops->timeout(ipm) : -1;
+}
+
 API int ipm_poll(struct ipm *ipm, int timeout_ms)
 {
 	long long deadline = timeout_ms < 0 ? -1 : ipm_now_ms() + timeout_ms;

@@ -279,9 +279,19 @@ static int mb_idle(struct ipm *ipm)
 
 static void mb_ack(struct ipm *ipm)
 {
-	/* An event loop saw our fds: a look at the heads costs nothing then. */
-	mbox_of(ipm)->c.heads_due = 1;
+	struct mbox *mb = mbox_of(ipm);
+
+	/* An event loop saw our fds (or its ipm_timeout() passed): a look at
+	 * the heads costs nothing then, nor does the clock the heartbeat
+	 * needs (ipm_process's own look at it is a busy poller's). */
+	mb->c.heads_due = 1;
 	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+	ipmc_heartbeat(&mb->c, 0);
+}
+
+static int mb_timeout(const struct ipm *ipm)
+{
+	return ipmc_timeout(&mbox_of(ipm)->c);
 }
 
 static void mb_stats(const struct ipm *ipm, struct ipm_stats *st)
@@ -309,6 +319,7 @@ const struct ipm_backend_ops ipm_mailbox_ops = {
 	.process = mb_process,
 	.ack = mb_ack,
 	.idle = mb_idle,
+	.timeout = mb_timeout,
 	.wait = mb_wait,
 	.peers = mb_peers,
 	.stats = mb_stats,
