@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The mailbox's layout in shared memory, version 3 (docs/mailbox-layout.md),
- * seen as C11 atomics: for the tests that play a hostile peer. The code
- * is the core's (src/core), which uses src/core/ipmc_layout.h; geometry.c
- * asserts that the two describe the same bytes.
+ * seen as C11 atomics: for the tests that play a hostile peer and for
+ * ivshmem-ctl, which need no more than this header. The code is the core's
+ * (src/core, which has its own src/core/ipmc_layout.h); geometry.c asserts
+ * that the two describe the same bytes.
  */
 #ifndef IVSHMEM_IPM_LAYOUT_H
 #define IVSHMEM_IPM_LAYOUT_H
@@ -11,8 +12,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "ipmc_layout.h"
 
 #define IPM_MAGIC          UINT64_C(0x4d50494d4d485356) /* "VSHMMIPM" */
 #define IPM_LAYOUT_VERSION 3u
@@ -121,10 +120,22 @@ static inline _Atomic uint64_t *ipm_rec_end(void *rec)
 
 #define IPM_REC_HDR sizeof(struct ipm_rec)
 
-/* The core's (src/core/ipmc_layout.h), under the names tests use. */
-#define ipm_rec_size ipmc_rec_size
-#define ipm_token_id ipmc_token_id
-#define ipm_queue_index ipmc_queue_index
+static inline uint64_t ipm_align_line(uint64_t v)
+{
+	return (v + IPM_LINE - 1) & ~(uint64_t)(IPM_LINE - 1);
+}
+
+static inline uint64_t ipm_rec_size(uint64_t len)
+{
+	return ipm_align_line(IPM_REC_HDR + len);
+}
+
+static inline int ipm_token_id(uint64_t token)
+{
+	uint32_t low = (uint32_t)token;
+
+	return low >= 1 && low <= 65536 ? (int)(low - 1) : -1;
+}
 
 struct ipm_geometry {
 	unsigned slots;
@@ -136,5 +147,12 @@ struct ipm_geometry {
 
 /* The geometry for 'slots' peers in a region of 'size' bytes; 0 or -ENOSPC. */
 int ipm_geometry_compute(struct ipm_geometry *g, uint64_t size, unsigned slots);
+
+/* Queue number of the pair (from, to), from != to. */
+static inline unsigned ipm_queue_index(unsigned slots, unsigned from,
+				       unsigned to)
+{
+	return from * (slots - 1) + (to > from ? to - 1 : to);
+}
 
 #endif
