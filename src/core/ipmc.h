@@ -156,11 +156,12 @@ void ipmc_complete(struct ipmc *mb);
 /* 1 when a queue to us may hold something (heads: look at heads too). */
 int ipmc_pending(struct ipmc *mb, int heads);
 /*
- * About to sleep on our doorbell: flag ourselves sleeping (senders ring
- * us), then look once more: 1 when something is there. ipmc_awake()
- * clears the flag; after a wake-up the next pass looks at the heads too.
+ * About to sleep on our doorbell: flag ourselves sleeping (senders wake
+ * us: 'how' IPMC_SLEEP_*, 0: what ops->sleep_how says), then look once
+ * more: 1 when something is there. ipmc_awake() clears the flag; after a
+ * wake-up the next pass looks at the heads too.
  */
-int ipmc_idle(struct ipmc *mb);
+int ipmc_idle(struct ipmc *mb, unsigned how);
 void ipmc_awake(struct ipmc *mb);
 
 /* Presence news: peer id left (frees every slot it held in our view). */

@@ -504,9 +504,10 @@ int ipmc_pending(struct ipmc *mb, int heads)
 	return 0;
 }
 
-int ipmc_idle(struct ipmc *mb)
+int ipmc_idle(struct ipmc *mb, unsigned how)
 {
-	shm_store32_relaxed(&mb->slots[mb->me].sleeping, sleep_how(mb));
+	shm_store32_relaxed(&mb->slots[mb->me].sleeping,
+			    how ? how : sleep_how(mb));
 	shm_fence();
 	return ipmc_pending(mb, 1);
 }

@@ -173,7 +173,7 @@ static int early_wrap(struct ipmc_tx *tx, uint64_t dst, uint64_t off,
 	if (tx->wrap_tried == h / IPMC_WINDOW)
 		return 0;
 	tx->wrap_tried = h / IPMC_WINDOW;
-	/* A fresh tail; one that moved our head means: not now. */
+	/* A fresh tail (the caller sees whether it moved our head). */
 	return !read_tail(tx, dst) && tx->head == h &&
 	       h - tx->tail_seen + need <= off;
 }
@@ -183,6 +183,7 @@ int ipmc_tx_reserve(struct ipmc_tx *tx, uint64_t dst, uint32_t len,
 {
 	const uint64_t cap = tx->cap, need = ipmc_rec_size(len);
 	uint64_t h, off;
+	int wrap;
 
 	if (tx->loaned)
 		return -EALREADY;
@@ -192,19 +193,28 @@ int ipmc_tx_reserve(struct ipmc_tx *tx, uint64_t dst, uint32_t len,
 	 * The tail only moves forward, so the last one believed bounds the
 	 * room from below: the receiver's line is read only when full.
 	 */
+again:
 	if (!fits(tx, tx->tail_seen, need) && read_tail(tx, dst))
 		return -EBUSY;
 	h = tx->head;
 	off = ring_off(cap, &tx->lap, h);
-	if (off + need > cap || early_wrap(tx, dst, off, need)) {
-		/* Records never wrap: the rest of the ring is skipped. */
-		struct ipmc_rec wrap = { .type = IPMC_REC_WRAP,
+	wrap = off + need > cap;
+	if (!wrap && off >= IPMC_WINDOW) {
+		wrap = early_wrap(tx, dst, off, need);
+		/* Its tail read followed a receiver past us: from there. */
+		if (tx->head != h)
+			goto again;
+	}
+	if (wrap) {
+		/* Records never wrap: the rest of the ring is skipped (at
+		 * the end, or early: the lap so far is consumed). */
+		struct ipmc_rec skip = { .type = IPMC_REC_WRAP,
 					 .src = tx->self, .dst = dst };
 
 		if (h - tx->tail_seen + (cap - off) > cap)
 			return -EBUSY;
 		h += cap - off;
-		put_header(tx, tx->ring + off, &wrap, h);
+		put_header(tx, tx->ring + off, &skip, h);
 		tx->head = h;
 		shm_store_release(&tx->ctl->head, h);
 		off = 0;

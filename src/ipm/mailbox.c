@@ -59,14 +59,64 @@ static void op_news(void *ctx)
 	ipm_drain_presence(ipm, peer_left);
 }
 
+static int op_nudge(void *ctx, int peer, unsigned vector)
+{
+	struct ipm *ipm = ctx;
+
+	return ipm->t->ops->nudge(ipm->t, peer, vector);
+}
+
+/*
+ * Nudgeable (docs/mailbox-layout.md, "Sleeping"): we wait edge-triggered
+ * and our counter is above 0, so a sender's write of 0 (no fcntl, cannot
+ * block) wakes us. The counter is raised by ringing ourselves once (the
+ * wait that follows returns at once) and stays up until we read it: on a
+ * timeout, or in mb_ack.
+ */
+static unsigned op_sleep_how(void *ctx)
+{
+	struct ipm *ipm = ctx;
+	struct mbox *mb = mbox_of(ipm);
+
+	if (!ipm->t->ops->nudge || !mb->edge)
+		return IPMC_SLEEP_RING;
+	if (!mb->primed &&
+	    ipm->t->ops->ring(ipm->t, ipm->t->id, MBOX_VECTOR) == 0)
+		mb->primed = 1;
+	return mb->primed ? IPMC_SLEEP_NUDGE : IPMC_SLEEP_RING;
+}
+
+/* Wait on our fds (flagged sleeping already): ipm_wait_fds's result. */
+static int wait_doorbell(struct ipm *ipm, int timeout_ms)
+{
+	struct mbox *mb = mbox_of(ipm);
+	int rc = ipm_wait_fds(ipm, timeout_ms);
+
+	if (rc < 0)
+		return rc;
+	mb->edge = !!(rc & IPM_READY_EDGE);
+	if (rc == IPM_READY_EDGE) {
+		/*
+		 * Nothing for the whole wait: read the counter, which another
+		 * peer may have taken to 0 (nudges would not wake us; we
+		 * prime it again) or filled (rings would fail). Bounded:
+		 * between two timeouts it grows only by rings, never nudges.
+		 */
+		ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+		mb->primed = 0;
+	} else if ((rc & IPM_READY_VECTOR) && !mb->edge) {
+		ipm->t->ops->ack(ipm->t, MBOX_VECTOR); /* level: consume it */
+		mb->primed = 0;
+	}
+	return rc & ~IPM_READY_EDGE;
+}
+
 /* A blocked sender's sleep: our doorbell, with presence news. */
 static int op_wait(void *ctx, int timeout_ms)
 {
 	struct ipm *ipm = ctx;
-	int rc = ipm_wait_fds(ipm, timeout_ms);
+	int rc = wait_doorbell(ipm, timeout_ms);
 
-	if (rc > 0 && (rc & IPM_READY_VECTOR))
-		ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
 	ipm_drain_presence(ipm, peer_left);
 	return rc;
 }
@@ -102,7 +152,10 @@ static int mb_open(struct ipm *ipm)
 		.ctx = ipm, .ring = op_ring, .now_ms = op_now_ms,
 		.relax = op_relax, .peer_live = op_peer_live,
 		.wait = op_wait, .news = op_news,
+		.nudge = ipm->t->ops->nudge ? op_nudge : NULL,
+		.sleep_how = op_sleep_how,
 	};
+	mb->edge = 1; /* until a wait says it is not */
 	ipm->priv = mb; /* presence news during the join reach the core */
 	rc = ipmc_open(&mb->c, ipm->t->mem, ipm->t->size, ipm->t->id, &cfg,
 		       &mb->ops);
@@ -230,28 +283,36 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 	 * make ipm_poll() spin until its timeout.
 	 */
 	if (ipm->cfg.spin_ns && wake) {
-		long long end = ipm_now_ns() + ipm->cfg.spin_ns;
+		long long end = 0;
 		unsigned i = 0;
 
-		/* The clock only now and then: it costs more than a look. */
-		do {
+		/*
+		 * The clock only now and then: it costs more than a look, and
+		 * a reply often comes before the first reading would be
+		 * taken (the spin starts from the first, 64 looks in).
+		 */
+		for (;;) {
 			if (ipmc_pending(&mb->c, i % 64 == 63))
 				return 1;
 			cpu_relax();
-		} while (++i % 64 || ipm_now_ns() < end);
+			if (++i % 64)
+				continue;
+			if (!end)
+				end = ipm_now_ns() + ipm->cfg.spin_ns;
+			else if (ipm_now_ns() >= end)
+				break;
+		}
 	}
 	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
 		timeout_ms = MBOX_RECHECK_MS;
 	ipmc_heartbeat(&mb->c, 0);
 	/* Flag first, then look: a sender publishes, then looks at it. */
-	if (ipmc_idle(&mb->c) && wake) {
+	if (ipmc_idle(&mb->c, 0) && wake) {
 		ipmc_awake(&mb->c);
 		return 1;
 	}
-	rc = ipm_wait_fds(ipm, timeout_ms);
+	rc = wait_doorbell(ipm, timeout_ms);
 	ipmc_awake(&mb->c);
-	if (rc > 0 && (rc & IPM_READY_VECTOR))
-		ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
 	return rc;
 }
 
@@ -274,7 +335,8 @@ static int mb_idle(struct ipm *ipm)
 {
 	if (!can_deliver(ipm))
 		return 0;
-	return ipmc_idle(&mbox_of(ipm)->c);
+	/* The caller's wait is its own (level-triggered): a ring. */
+	return ipmc_idle(&mbox_of(ipm)->c, IPMC_SLEEP_RING);
 }
 
 static void mb_ack(struct ipm *ipm)
@@ -286,6 +348,7 @@ static void mb_ack(struct ipm *ipm)
 	 * needs (ipm_process's own look at it is a busy poller's). */
 	mb->c.heads_due = 1;
 	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+	mb->primed = 0; /* the counter is 0 now: nudges would not wake us */
 	ipmc_heartbeat(&mb->c, 0);
 }
 

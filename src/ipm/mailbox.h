@@ -17,6 +17,12 @@ struct mbox {
 	uint8_t *copy;        /* the verified copy a message is delivered from */
 	struct ipmc_loan loan;
 	int loaned;           /* a loan is out */
+	/*
+	 * Our waits are edge-triggered (ipm_wait_fds says so), and our
+	 * counter is known above 0 since we rang ourselves: senders may
+	 * nudge us (IPMC_SLEEP_NUDGE).
+	 */
+	int edge, primed;
 };
 
 static inline struct mbox *mbox_of(const struct ipm *ipm)

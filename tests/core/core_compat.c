@@ -235,7 +235,7 @@ static void run(const char *sock, int core_first)
 		CHECK(tu_now_ns() < until, "got %llu from src/ipm",
 		      (unsigned long long)expect);
 		if (!ipmc_next(&mb, copy, &m)) {
-			if (!ipmc_idle(&mb))
+			if (!ipmc_idle(&mb, 0))
 				env_wait(&e, 100);
 			ipmc_awake(&mb);
 			continue;

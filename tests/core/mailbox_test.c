@@ -410,10 +410,10 @@ static void test_sleep(void)
 	      "open");
 	/* Awake: no doorbell. Idle (flagged sleeping): rung. */
 	CHECK(send_k(&w, 0, 1, 10, 1, 0) == 0 && !w.p[1].rung, "no ring");
-	CHECK(ipmc_idle(&w.p[1].mb) == 1, "idle sees it");
+	CHECK(ipmc_idle(&w.p[1].mb, 0) == 1, "idle sees it");
 	ipmc_awake(&w.p[1].mb);
 	CHECK(deliver(&w.p[1], 10) == 1, "delivered");
-	CHECK(ipmc_idle(&w.p[1].mb) == 0, "nothing more");
+	CHECK(ipmc_idle(&w.p[1].mb, 0) == 0, "nothing more");
 	CHECK(send_k(&w, 0, 1, 10, 2, 0) == 0 && w.p[1].rung, "rung");
 	CHECK(ipmc_pending(&w.p[1].mb, 0) == 1, "pending");
 	ipmc_awake(&w.p[1].mb);
@@ -423,7 +423,7 @@ static void test_sleep(void)
 	w.p[1].ops.sleep_how = w_how;
 	w.p[1].how = IPMC_SLEEP_NUDGE;
 	w.p[1].rung = 0;
-	CHECK(ipmc_idle(&w.p[1].mb) == 0, "idle");
+	CHECK(ipmc_idle(&w.p[1].mb, 0) == 0, "idle");
 	CHECK(send_k(&w, 0, 1, 10, 3, 0) == 0 && w.p[1].nudged &&
 	      !w.p[1].rung, "nudged");
 	ipmc_awake(&w.p[1].mb);
