@@ -17,8 +17,8 @@
 
 #define MBOX_VECTOR 0
 /* Sleeps are re-checked this often (a peer clearing our flags costs
- * latency, never a hang). */
-#define MBOX_RECHECK_MS 100
+ * latency, never a hang): the front's periodic tick, which ends them. */
+#define MBOX_RECHECK_MS IPM_TICK_MS
 
 static void peer_left(struct ipm *ipm, int peer)
 {
