@@ -50,6 +50,7 @@ struct bench_def {
 extern const struct bench_def bench_rtt;
 extern const struct bench_def bench_tput;
 extern const struct bench_def bench_fanout;
+extern const struct bench_def bench_fanin;
 extern const struct bench_def bench_setup;
 extern const struct bench_def bench_vm;
 
@@ -159,6 +160,7 @@ static inline void bench_relax(void)
 
 /* ---- IPM peers joined to a bench server (ipm_util.c) ---- */
 struct ipm;
+struct ipm_config;
 
 /*
  * Join the server at 'path' with one vector and open an IPM device on it
@@ -172,6 +174,9 @@ int bench_ipm_open(struct ipm **out, const char *path, int mailbox,
 /* The same with 'vectors' (the server's -n). */
 int bench_ipm_open_vectors(struct ipm **out, const char *path,
 			   unsigned vectors, int mailbox, unsigned spin_ns);
+/* The same with a configuration of the caller's (vectors on the server). */
+int bench_ipm_open_cfg(struct ipm **out, const char *path, unsigned vectors,
+		       const struct ipm_config *cfg);
 /* Our peer id on the server. */
 int bench_ipm_id(const struct ipm *ipm);
 /*
@@ -182,6 +187,9 @@ int bench_ipm_id(const struct ipm *ipm);
  */
 int bench_ipm_send(struct ipm *ipm, uint32_t id, const void *data,
 		   size_t size, int timeout_ms);
+/* The same for ipm_loan(wait = 0): *data is the room, to be committed. */
+int bench_ipm_loan(struct ipm *ipm, uint32_t id, size_t size, void **data,
+		   int timeout_ms);
 
 /* Messages checked by a receiver: a sequence number and a last byte. */
 static inline uint8_t bench_tail_byte(uint64_t seq)

@@ -25,6 +25,13 @@ int bench_ipm_open_vectors(struct ipm **out, const char *path,
 		.spin_ns = spin_ns,
 		.unchecked = mailbox == BENCH_MAILBOX_UNCHECKED,
 	};
+
+	return bench_ipm_open_cfg(out, path, vectors, &cfg);
+}
+
+int bench_ipm_open_cfg(struct ipm **out, const char *path, unsigned vectors,
+		       const struct ipm_config *cfg)
+{
 	struct ivshm_transport *t;
 	int rc;
 
@@ -32,7 +39,7 @@ int bench_ipm_open_vectors(struct ipm **out, const char *path,
 	rc = ivshm_transport_host_open(&t, path, vectors, CONNECT_TIMEOUT_MS);
 	if (rc < 0)
 		return rc;
-	rc = ipm_open(out, t, &cfg);
+	rc = ipm_open(out, t, cfg);
 	if (rc < 0)
 		ivshm_transport_close(t);
 	return rc;
@@ -43,14 +50,20 @@ int bench_ipm_id(const struct ipm *ipm)
 	return ipm_transport(ipm)->id;
 }
 
-int bench_ipm_send(struct ipm *ipm, uint32_t id, const void *data,
-		   size_t size, int timeout_ms)
+/*
+ * ipm_send(wait = 0), or with 'loaned' ipm_loan(wait = 0) (*loaned the
+ * room), retried while the peer is not there yet (-ENOTCONN, at start-up)
+ * or its queue is full (-EBUSY), for at most timeout_ms.
+ */
+static int retry(struct ipm *ipm, uint32_t id, const void *data, size_t size,
+		 void **loaned, int timeout_ms)
 {
 	uint64_t deadline = 0;
 	int rc;
 
 	for (;;) {
-		rc = ipm_send(ipm, 0, id, data, size);
+		rc = loaned ? ipm_loan(ipm, 0, id, size, loaned) :
+			      ipm_send(ipm, 0, id, data, size);
 		if (rc != -ENOTCONN && rc != -EBUSY)
 			return rc;
 		if (!deadline)
@@ -63,4 +76,16 @@ int bench_ipm_send(struct ipm *ipm, uint32_t id, const void *data,
 		else
 			bench_relax();
 	}
+}
+
+int bench_ipm_send(struct ipm *ipm, uint32_t id, const void *data,
+		   size_t size, int timeout_ms)
+{
+	return retry(ipm, id, data, size, NULL, timeout_ms);
+}
+
+int bench_ipm_loan(struct ipm *ipm, uint32_t id, size_t size, void **data,
+		   int timeout_ms)
+{
+	return retry(ipm, id, NULL, size, data, timeout_ms);
 }

@@ -313,6 +313,9 @@ static struct need needs[] = {
 	TPUT("tput.mailbox", 1048576, "tput.memcpy", "tput.socketpair"),
 	TPUT("tput.mailbox.nocheck", 64, "tput.memcpy", "tput.mailbox"),
 	TPUT("tput.mailbox.nocheck", 1048576, "tput.memcpy", "tput.mailbox"),
+	/* The zero-copy send: the copy's cost is the ratio to tput.mailbox. */
+	TPUT("tput.mailbox.loan", 65536, "tput.memcpy", "tput.mailbox"),
+	TPUT("tput.mailbox.loan", 1048576, "tput.memcpy", "tput.mailbox"),
 	LAT("setup.socket", 0, NULL),
 	PEERS("setup.connect", 1, "setup.socket"),
 	PEERS("setup.connect", 100, "setup.socket"),
@@ -320,6 +323,11 @@ static struct need needs[] = {
 	PEERS("fanout.doorbell", 1, NULL),
 	PEERS("fanout.doorbell", 4, NULL),
 	PEERS("fanout.doorbell", 16, NULL),
+	/* N senders into one receiver (and the most the default region
+	 * holds, a count of its own: not required). */
+	{ "fanin.mailbox", 64, 1, 0, NULL, NULL, 0, 0 },
+	{ "fanin.mailbox", 64, 4, 0, NULL, NULL, 0, 0 },
+	{ "fanin.mailbox", 64, 16, 0, NULL, NULL, 0, 0 },
 	VM("rtt.vm.guest-guest.aarch64"),
 	VM("rtt.vm.guest-host.aarch64"),
 	VM("rtt.vm.guest-host.x86_64"),

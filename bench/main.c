@@ -25,6 +25,7 @@ static const struct bench_def *const benches[] = {
 	&bench_rtt,
 	&bench_tput,
 	&bench_fanout,
+	&bench_fanin,
 	&bench_setup,
 	&bench_vm,      /* last: its ratios use rtt.doorbell */
 };

@@ -26,6 +26,11 @@
  *                    no checksums, the callback checks the payload in
  *                    shared memory), 64 B and 1 MiB, on a server of its
  *                    own: against tput.mailbox, what integrity costs.
+ *   tput.mailbox.loan  tput.mailbox with the zero-copy send: ipm_loan()
+ *                    (-EBUSY retried), the sequence number and last byte
+ *                    written in place, ipm_loan_commit() (which sums the
+ *                    payload where it is), 64 KiB and 1 MiB: against
+ *                    tput.mailbox, what the sender's copy costs.
  */
 #include "bench.h"
 
@@ -62,7 +67,7 @@ struct tput_shared {
 
 struct tput_run {
 	size_t size;
-	int mailbox;
+	int mailbox, loan;
 	unsigned spin_ns;
 	const char *socket_path;
 	struct tput_shared *sh;
@@ -199,14 +204,27 @@ static int mailbox_send(struct tput_run *r, uint64_t seq)
 			      SEND_TIMEOUT_MS);
 }
 
+/* The zero-copy send: written in place, then committed. */
+static int mailbox_loan_send(struct tput_run *r, uint64_t seq)
+{
+	void *p;
+	int rc = bench_ipm_loan(r->ipm, r->peer, r->size, &p,
+				SEND_TIMEOUT_MS);
+
+	if (rc)
+		return rc;
+	fill(p, r->size, seq);
+	return ipm_loan_commit(r->ipm);
+}
+
 /* ---- trials ---- */
 
 enum { T_MEMCPY, T_SOCKETPAIR, T_MAILBOX, T_MAILBOX_BLOCK, T_MAILBOX_NC,
-       NKINDS };
+       T_MAILBOX_LOAN, NKINDS };
 
 static const char *const names[NKINDS] = {
 	"tput.memcpy", "tput.socketpair", "tput.mailbox",
-	"tput.mailbox.block", "tput.mailbox.nocheck",
+	"tput.mailbox.block", "tput.mailbox.nocheck", "tput.mailbox.loan",
 };
 
 static uint64_t messages(const struct bench_ctx *ctx, size_t size)
@@ -272,7 +290,8 @@ static int send_n(struct tput_run *r, int mailbox, uint64_t n, uint64_t *seq,
 	int rc = 0;
 
 	for (uint64_t i = 0; !rc && i < n; i++)
-		rc = mailbox ? mailbox_send(r, (*seq)++) :
+		rc = r->loan ? mailbox_loan_send(r, (*seq)++) :
+		     mailbox ? mailbox_send(r, (*seq)++) :
 			       stream_send(r, (*seq)++);
 	if (!rc)
 		rc = wait_delivered(r, *seq, pid);
@@ -285,11 +304,13 @@ static int measure_pair(struct bench_ctx *ctx, int kind, size_t size,
 			double *secs)
 {
 	int mailbox = kind == T_MAILBOX_NC ? BENCH_MAILBOX_UNCHECKED :
-		      kind == T_MAILBOX || kind == T_MAILBOX_BLOCK;
+		      kind == T_MAILBOX || kind == T_MAILBOX_BLOCK ||
+		      kind == T_MAILBOX_LOAN;
 	struct tput_run r = {
 		.size = size, .mailbox = mailbox,
-		.spin_ns = kind == T_MAILBOX || kind == T_MAILBOX_NC ?
-			   POLL_SPIN_NS : 0,
+		.loan = kind == T_MAILBOX_LOAN,
+		.spin_ns = kind == T_MAILBOX || kind == T_MAILBOX_NC ||
+			   kind == T_MAILBOX_LOAN ? POLL_SPIN_NS : 0,
 		.socket_path = socket_path, .p_fd = -1, .c_fd = -1,
 	};
 	uint64_t seq = 0;
@@ -350,11 +371,13 @@ out:
 
 static int wanted(const struct bench_ctx *ctx, int kind)
 {
-	int nc = bench_selected(ctx, names[T_MAILBOX_NC]);
+	/* The figures measured against tput.mailbox want it too. */
+	int vs = bench_selected(ctx, names[T_MAILBOX_NC]) ||
+		 bench_selected(ctx, names[T_MAILBOX_LOAN]);
 
 	return bench_selected(ctx, names[kind]) ||
 	       (kind < T_MAILBOX && bench_selected(ctx, "tput.mailbox")) ||
-	       ((kind < T_MAILBOX || kind == T_MAILBOX) && nc);
+	       ((kind < T_MAILBOX || kind == T_MAILBOX) && vs);
 }
 
 static void set_notes(struct bench_ctx *ctx)
@@ -367,6 +390,8 @@ static void set_notes(struct bench_ctx *ctx)
 		"as tput.mailbox, the helper blocks in ipm_poll() "
 		"(spin_ns 0)",
 		"as tput.mailbox, integrity off (cfg.unchecked)",
+		"as tput.mailbox, the zero-copy send: ipm_loan(), 9 bytes "
+		"written in place, ipm_loan_commit()",
 	};
 	struct report *rep = ctx->report;
 
@@ -382,7 +407,7 @@ static void set_notes(struct bench_ctx *ctx)
 
 			if (!res)
 				continue;
-			if (k == T_MAILBOX_NC) {
+			if (k == T_MAILBOX_NC || k == T_MAILBOX_LOAN) {
 				report_set_ratio(res, mc);
 				report_set_ratio2(res, report_find(rep,
 					names[T_MAILBOX], sizes[i], -1));
@@ -390,7 +415,7 @@ static void set_notes(struct bench_ctx *ctx)
 				report_set_ratio(res, mc);
 				report_set_ratio2(res, sp);
 			}
-			if (i == 0)
+			if (i == 0 || (k == T_MAILBOX_LOAN && sizes[i] == 65536))
 				report_set_note(res, notes[k]);
 		}
 	}
@@ -419,9 +444,12 @@ static int run(struct bench_ctx *ctx)
 			uint64_t n = messages(ctx, sizes[i]);
 			double secs[MAX_TRIALS], mid, bytes;
 
-			/* The cost of integrity: the spec's two sizes. */
+			/* The cost of integrity: the spec's two sizes; of
+			 * the copy: where copying dominates. */
 			if (k == T_MAILBOX_NC && sizes[i] != 64 &&
 			    sizes[i] != 1048576)
+				continue;
+			if (k == T_MAILBOX_LOAN && sizes[i] < 65536)
 				continue;
 			bench_log("%s: %zu B, %d x %llu messages", names[k],
 				  sizes[i], trials, (unsigned long long)n);
@@ -457,7 +485,7 @@ static int run(struct bench_ctx *ctx)
 
 static const char *const figures[] = {
 	"tput.memcpy", "tput.socketpair", "tput.mailbox", "tput.mailbox.block",
-	"tput.mailbox.nocheck", NULL,
+	"tput.mailbox.nocheck", "tput.mailbox.loan", NULL,
 };
 
 const struct bench_def bench_tput = {

@@ -27,6 +27,7 @@ TEST_PKGS="
 	clang libclang-rt-14-dev
 	qemu-system-x86 qemu-system-arm
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static cpio kmod
+	gcc-arm-none-eabi
 	ninja-build meson libglib2.0-dev zlib1g-dev dpkg-dev xz-utils
 	spin
 	systemd
@@ -45,7 +46,8 @@ TEST_PKGS="
 #   debhelper lintian fakeroot: the Debian packages (dist_deb); zstd: the
 #   fresh Debian root the packages are installed into (dist_fresh)
 # gnuplot-nox: make bench's plot (bench/mkreport.py)
-# Not yet: gcc-arm-none-eabi (no test builds for a Zephyr target today).
+# gcc-arm-none-eabi: the mailbox core built for Cortex-M (src/core, test
+#   core_freestanding_cortex-m)
 # (IVSHMEM_APT_SRC_LIST: another path, for tests/scripts.)
 SRC_LIST=${IVSHMEM_APT_SRC_LIST:-/etc/apt/sources.list.d/ivshmem-ipm-src.sources}
 FOREIGN_ARCH=arm64

@@ -40,8 +40,13 @@ enum ipm_mode {
 
 struct ipm_config {
 	enum ipm_mode mode;
-	/* Mailbox: peer slots the region is cut into (2..64, default 2);
-	 * the first mailbox peer decides, later ones adopt its layout. */
+	/*
+	 * Mailbox: peer slots the region is cut into (2..64). Default (0):
+	 * the most the region holds with every queue at least 256 KiB
+	 * (4 in 4 MiB, 8 in 16 MiB, 16 in 64 MiB; 2 in a smaller region).
+	 * The first mailbox peer decides, later ones adopt its layout; when
+	 * every slot is taken, ipm_open() fails with -ENOSPC.
+	 */
 	unsigned slots;
 	/* Mailbox: how long a blocking send waits for the receiver's
 	 * complete before -ETIMEDOUT (default 5000; < 0 forever). */
@@ -114,6 +119,27 @@ void ipm_close(struct ipm *ipm);
 int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	     size_t size);
 
+/*
+ * Mailbox mode, zero copy: reserve room for 'size' bytes in the queue to
+ * peer 'id' and get where they go (*data, in the shared memory); write
+ * them there, then ipm_loan_commit() sends them, or ipm_loan_abandon()
+ * gives the room back unsent (nothing was published). The same integrity
+ * and acknowledgement rules as ipm_send(): the commit computes the
+ * checksum over the bytes where they are (bytes changed after it fail the
+ * receiver's check), and with wait != 0 the commit returns 0 only once
+ * the receiver delivered and completed that very message, or an error
+ * when it was withdrawn. wait != 0 also waits for room (send_timeout_ms).
+ * One loan per device at a time.
+ * ipm_loan(): 0, or ipm_send()'s errors (-EBUSY full with wait == 0,
+ * -EMSGSIZE, -EINVAL, -ETIMEDOUT never reserved, -ENOTCONN), -EALREADY
+ * while another loan is out, -ENOTSUP in doorbell mode.
+ * ipm_loan_commit(): ipm_send()'s results; -EINVAL with no loan out.
+ */
+int ipm_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
+	     void **data);
+int ipm_loan_commit(struct ipm *ipm);
+void ipm_loan_abandon(struct ipm *ipm);
+
 void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
 			   void *user_data);
 int ipm_max_data_size_get(const struct ipm *ipm);
@@ -131,6 +157,13 @@ int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max);
  * is flagged to be woken (senders ring it) until the next call.
  */
 int ipm_process(struct ipm *ipm);
+/*
+ * How long an event loop may wait on ipm_fds() before it must call
+ * ipm_process() even though no fd became readable: milliseconds (0: now),
+ * or -1: never (doorbell mode). In mailbox mode, the heartbeat that tells
+ * peers without presence news (guests) that we are alive: at most 250.
+ */
+int ipm_timeout(const struct ipm *ipm);
 /*
  * Wait up to timeout_ms (< 0: forever) for messages and deliver them.
  * Returns how many were delivered (0 on timeout).

@@ -16,6 +16,11 @@ struct ipm_backend_ops {
 	int (*send)(struct ipm *ipm, int wait, uint32_t id, const void *data,
 		    size_t size);
 	int (*max_data_size)(const struct ipm *ipm);
+	/* Zero copy (NULL: not in this mode). One loan at a time. */
+	int (*loan)(struct ipm *ipm, int wait, uint32_t id, size_t size,
+		    void **data);
+	int (*loan_commit)(struct ipm *ipm);
+	void (*loan_abandon)(struct ipm *ipm);
 	void (*complete)(struct ipm *ipm);
 	int (*process)(struct ipm *ipm);
 	/* Consume doorbells before an event loop's process (may be NULL). */
@@ -26,6 +31,8 @@ struct ipm_backend_ops {
 	 * NULL.
 	 */
 	int (*idle)(struct ipm *ipm);
+	/* When the event loop must call process again (-1: never; NULL). */
+	int (*timeout)(const struct ipm *ipm);
 	/* Block until something may be ready, at most timeout_ms. */
 	int (*wait)(struct ipm *ipm, int timeout_ms);
 	int (*peers)(struct ipm *ipm, int *ids, int max);

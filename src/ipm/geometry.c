@@ -1,34 +1,36 @@
 /* SPDX-License-Identifier: MIT */
-#include <errno.h>
 #include <stddef.h>
 
+#include "ipmc_layout.h"
 #include "layout.h"
 
-_Static_assert(sizeof(struct ipm_hdr) == IPM_LINE, "header line");
-_Static_assert(sizeof(struct ipm_slot) == IPM_LINE, "slot line");
-_Static_assert(sizeof(struct ipm_queue_ctl) == IPM_QUEUE_CTL, "queue ctl");
-_Static_assert(IPM_LINE + IPM_MAX_SLOTS * IPM_LINE <= IPM_HEADER_SIZE,
-	       "slot table fits the header");
-_Static_assert(IPM_REC_HDR == 48, "record header");
+/* layout.h's _Atomic view of the lines is the core's layout. */
+_Static_assert(sizeof(struct ipm_hdr) == sizeof(struct ipmc_hdr), "header");
+_Static_assert(sizeof(struct ipm_slot) == sizeof(struct ipmc_slot), "slot");
+_Static_assert(sizeof(struct ipm_queue_ctl) == sizeof(struct ipmc_qctl),
+	       "queue ctl");
+_Static_assert(offsetof(struct ipm_queue_ctl, tail_check) ==
+	       offsetof(struct ipmc_qctl, tail_check), "tail_check");
+_Static_assert(offsetof(struct ipm_slot, bye) ==
+	       offsetof(struct ipmc_slot, bye), "bye");
+_Static_assert(sizeof(struct ipm_rec) == sizeof(struct ipmc_rec), "record");
 _Static_assert(offsetof(struct ipm_rec, sum) ==
 	       IPM_REC_SUMMED_OFF + IPM_REC_SUMMED_LEN, "summed bytes");
+_Static_assert(IPM_HEADER_SIZE == IPMC_HEADER_SIZE &&
+	       IPM_MAGIC == IPMC_MAGIC && IPM_LAYOUT_VERSION == IPMC_VERSION,
+	       "header constants");
 
 int ipm_geometry_compute(struct ipm_geometry *g, uint64_t size, unsigned slots)
 {
-	uint64_t pairs, stride;
+	struct ipmc_geometry c;
+	int rc = ipmc_geometry(&c, size, slots);
 
-	if (slots < IPM_MIN_SLOTS || slots > IPM_MAX_SLOTS)
-		return -EINVAL;
-	if (size <= IPM_HEADER_SIZE)
-		return -ENOSPC;
-	pairs = (uint64_t)slots * (slots - 1);
-	stride = ((size - IPM_HEADER_SIZE) / pairs) & ~(uint64_t)(IPM_LINE - 1);
-	if (stride < IPM_QUEUE_CTL + IPM_MIN_CAP)
-		return -ENOSPC;
-	g->slots = slots;
-	g->region_size = size;
-	g->queue_offset = IPM_HEADER_SIZE;
-	g->queue_stride = stride;
-	g->queue_cap = stride - IPM_QUEUE_CTL;
+	if (rc < 0)
+		return rc;
+	*g = (struct ipm_geometry){
+		.slots = c.slots, .region_size = c.region_size,
+		.queue_offset = c.queue_offset, .queue_stride = c.queue_stride,
+		.queue_cap = c.queue_cap,
+	};
 	return 0;
 }

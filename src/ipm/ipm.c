@@ -12,7 +12,6 @@
 
 #define API __attribute__((visibility("default")))
 
-#define DEFAULT_SLOTS 2
 #define DEFAULT_SEND_TIMEOUT_MS 5000
 #define IPM_POLL_MS 1
 
@@ -32,8 +31,6 @@ API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 		return -ENOMEM;
 	ipm->t = t;
 	ipm->cfg = *cfg;
-	if (!ipm->cfg.slots)
-		ipm->cfg.slots = DEFAULT_SLOTS;
 	if (!ipm->cfg.send_timeout_ms)
 		ipm->cfg.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS;
 	ipm->enabled = 1;
@@ -74,6 +71,29 @@ API int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 	if (size > (size_t)ipm->max_size)
 		return -EMSGSIZE;
 	return ipm->ops->send(ipm, wait, id, data, size);
+}
+
+API int ipm_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
+		 void **data)
+{
+	if (!ipm->ops->loan)
+		return -ENOTSUP;
+	if (id > ipm_max_id_val_get(ipm) || !data)
+		return -EINVAL;
+	if (size > (size_t)ipm->max_size)
+		return -EMSGSIZE;
+	return ipm->ops->loan(ipm, wait, id, size, data);
+}
+
+API int ipm_loan_commit(struct ipm *ipm)
+{
+	return ipm->ops->loan_commit ? ipm->ops->loan_commit(ipm) : -EINVAL;
+}
+
+API void ipm_loan_abandon(struct ipm *ipm)
+{
+	if (ipm->ops->loan_abandon)
+		ipm->ops->loan_abandon(ipm);
 }
 
 API void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
@@ -139,6 +159,11 @@ API int ipm_process(struct ipm *ipm)
 		n += more;
 	}
 	return n;
+}
+
+API int ipm_timeout(const struct ipm *ipm)
+{
+	return ipm->ops->timeout ? ipm->ops->timeout(ipm) : -1;
 }
 
 API int ipm_poll(struct ipm *ipm, int timeout_ms)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mailbox's layout in shared memory, version 3 (docs/mailbox-layout.md).
- * Every field here can be written by any peer at any time: code reads a
- * field once into a local, validates it, and uses only the local.
+ * The mailbox's layout in shared memory, version 3 (docs/mailbox-layout.md),
+ * seen as C11 atomics: for the tests that play a hostile peer and for
+ * ivshmem-ctl, which need no more than this header. The code is the core's
+ * (src/core, which has its own src/core/ipmc_layout.h); geometry.c asserts
+ * that the two describe the same bytes.
  */
 #ifndef IVSHMEM_IPM_LAYOUT_H
 #define IVSHMEM_IPM_LAYOUT_H

@@ -1,94 +1,97 @@
 /* SPDX-License-Identifier: MIT */
-/* Mailbox mode: the backend's ops table, sleeping and the peer list. */
+/*
+ * Mailbox mode: the backend's ops table over the core (src/core/ipmc.h).
+ * What is here is only what a host process or Linux guest adds: the
+ * transport as the core's ops, a random nonce, the private copy, and
+ * delivery to the IPM callback.
+ */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "mailbox.h"
+#include "sum.h"
 
-static int mb_open(struct ipm *ipm)
+#define MBOX_VECTOR 0
+/* Sleeps are re-checked this often (a peer clearing our flags costs
+ * latency, never a hang): the front's periodic tick, which ends them. */
+#define MBOX_RECHECK_MS IPM_TICK_MS
+
+static void peer_left(struct ipm *ipm, int peer)
 {
-	struct mbox *mb = calloc(1, sizeof(*mb));
-	int rc;
-
-	if (!mb)
-		return -ENOMEM;
-	if (ipm->cfg.slots < IPM_MIN_SLOTS || ipm->cfg.slots > IPM_MAX_SLOTS) {
-		free(mb);
-		return -EINVAL;
-	}
-	mb->heads_due = 1;
-	mb->edge = 1; /* until a wait says it is not */
-	mb->check = !ipm->cfg.unchecked;
-	mb->hw_sum = ipm_sum_hw();
-	ipm->priv = mb; /* mbox_attach() handles presence news already */
-	rc = mbox_attach(ipm, mb);
-	if (rc == 0 && mb->check) {
-		/* The private copy a verified message is delivered from. */
-		mb->copy = malloc(mb->g.queue_cap);
-		if (!mb->copy) {
-			mbox_detach(ipm, mb);
-			rc = -ENOMEM;
-		}
-	}
-	if (rc < 0) {
-		ipm->priv = NULL;
-		free(mb);
-		return rc;
-	}
-	return 0;
+	ipmc_peer_left(&mbox_of(ipm)->c, peer);
 }
 
-static void mb_close(struct ipm *ipm)
+static int op_ring(void *ctx, int peer, unsigned vector)
 {
+	struct ipm *ipm = ctx;
+
+	return ipm->t->ops->ring(ipm->t, peer, vector);
+}
+
+static long long op_now_ms(void *ctx)
+{
+	(void)ctx;
+	return ipm_now_ms();
+}
+
+static void op_relax(void *ctx)
+{
+	(void)ctx;
+	cpu_relax();
+}
+
+static int op_peer_live(void *ctx, int peer)
+{
+	struct ipm *ipm = ctx;
+
+	return ipm->t->ops->peer_live(ipm->t, peer);
+}
+
+static void op_news(void *ctx)
+{
+	struct ipm *ipm = ctx;
+
+	ipm->presence_due = 1;
+	ipm_drain_presence(ipm, peer_left);
+}
+
+static int op_nudge(void *ctx, int peer, unsigned vector)
+{
+	struct ipm *ipm = ctx;
+
+	return ipm->t->ops->nudge(ipm->t, peer, vector);
+}
+
+/*
+ * Nudgeable (docs/mailbox-layout.md, "Sleeping"): we wait edge-triggered
+ * and our counter is above 0, so a sender's write of 0 (no fcntl, cannot
+ * block) wakes us. The counter is raised by ringing ourselves once (the
+ * wait that follows returns at once) and stays up until we read it: on a
+ * timeout, or in mb_ack.
+ */
+static unsigned op_sleep_how(void *ctx)
+{
+	struct ipm *ipm = ctx;
 	struct mbox *mb = mbox_of(ipm);
 
-	mbox_complete(ipm);
-	mbox_detach(ipm, mb);
-	free(mb->copy);
-	free(mb);
+	if (!ipm->t->ops->nudge || !mb->edge)
+		return IPMC_SLEEP_RING;
+	if (!mb->primed &&
+	    ipm->t->ops->ring(ipm->t, ipm->t->id, MBOX_VECTOR) == 0)
+		mb->primed = 1;
+	return mb->primed ? IPMC_SLEEP_NUDGE : IPMC_SLEEP_RING;
 }
 
-static int mb_max_data_size(const struct ipm *ipm)
-{
-	uint64_t max = mbox_of(ipm)->g.queue_cap - IPM_REC_HDR;
-
-	return max > INT32_MAX ? INT32_MAX : (int)max;
-}
-
-int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
+/* Wait on our fds (flagged sleeping already): ipm_wait_fds's result. */
+static int wait_doorbell(struct ipm *ipm, int timeout_ms)
 {
 	struct mbox *mb = mbox_of(ipm);
-	struct ipm_slot *self = &mb->slots[mb->me];
-	int rc;
+	int rc = ipm_wait_fds(ipm, timeout_ms);
 
-	uint32_t how = IPM_SLEEP_RING;
-
-	mbox_heartbeat(ipm, mb, 0);
-	/*
-	 * Nudgeable (docs/mailbox-layout.md, "Sleeping"): we wait
-	 * edge-triggered and our counter is above 0, so a sender's write of
-	 * 0 (no fcntl, cannot block) wakes us. The counter is raised by
-	 * ringing ourselves once (the wait that follows returns at once) and
-	 * stays up until we read it: on a timeout, or in mb_ack.
-	 */
-	if (ipm->t->ops->nudge && mb->edge) {
-		if (!mb->primed &&
-		    ipm->t->ops->ring(ipm->t, ipm->t->id, MBOX_VECTOR) == 0)
-			mb->primed = 1;
-		if (mb->primed)
-			how = IPM_SLEEP_NUDGE;
-	}
-	/* Flag first, then look: a sender publishes, then looks at the flag. */
-	atomic_store_explicit(&self->sleeping, how, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (wake_on_msgs && mbox_pending(mb, 1)) {
-		atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
-		return 1;
-	}
-	rc = ipm_wait_fds(ipm, timeout_ms);
-	atomic_store_explicit(&self->sleeping, 0, memory_order_relaxed);
-	mb->heads_due = 1;
 	if (rc < 0)
 		return rc;
 	mb->edge = !!(rc & IPM_READY_EDGE);
@@ -108,22 +111,178 @@ int mbox_sleep(struct ipm *ipm, int timeout_ms, int wake_on_msgs)
 	return rc & ~IPM_READY_EDGE;
 }
 
-/* Whether mbox_process() could deliver what is queued for us right now. */
+/* A blocked sender's sleep: our doorbell, with presence news. */
+static int op_wait(void *ctx, int timeout_ms)
+{
+	struct ipm *ipm = ctx;
+	int rc = wait_doorbell(ipm, timeout_ms);
+
+	ipm_drain_presence(ipm, peer_left);
+	return rc;
+}
+
+static uint32_t make_nonce(void)
+{
+	uint32_t nonce = 0;
+
+	while (nonce == 0)
+		if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+			nonce = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	return nonce;
+}
+
+static int mb_open(struct ipm *ipm)
+{
+	struct mbox *mb = calloc(1, sizeof(*mb));
+	struct ipmc_config cfg = {
+		.slots = ipm->cfg.slots, .unchecked = ipm->cfg.unchecked,
+		.send_timeout_ms = ipm->cfg.send_timeout_ms,
+		.hw_sum = ipm_sum_hw(), .nonce = make_nonce(),
+	};
+	int rc;
+
+	if (!mb)
+		return -ENOMEM;
+	if (cfg.slots && (cfg.slots < IPMC_MIN_SLOTS ||
+			  cfg.slots > IPMC_MAX_SLOTS)) {
+		free(mb);
+		return -EINVAL;
+	}
+	mb->ops = (struct ipmc_ops){
+		.ctx = ipm, .ring = op_ring, .now_ms = op_now_ms,
+		.relax = op_relax, .peer_live = op_peer_live,
+		.wait = op_wait, .news = op_news,
+		.nudge = ipm->t->ops->nudge ? op_nudge : NULL,
+		.sleep_how = op_sleep_how,
+	};
+	mb->edge = 1; /* until a wait says it is not */
+	ipm->priv = mb; /* presence news during the join reach the core */
+	rc = ipmc_open(&mb->c, ipm->t->mem, ipm->t->size, ipm->t->id, &cfg,
+		       &mb->ops);
+	if (rc == 0 && mb->c.check) {
+		mb->copy = malloc(mb->c.g.queue_cap);
+		if (!mb->copy) {
+			ipmc_close(&mb->c);
+			rc = -ENOMEM;
+		}
+	}
+	if (rc < 0) {
+		ipm->priv = NULL;
+		free(mb);
+		return rc;
+	}
+	return 0;
+}
+
+static void mb_close(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	if (mb->loaned)
+		ipmc_loan_abandon(&mb->c, &mb->loan);
+	ipmc_close(&mb->c);
+	free(mb->copy);
+	free(mb);
+}
+
+static int mb_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+		   size_t size)
+{
+	ipm_drain_presence(ipm, peer_left);
+	return ipmc_send(&mbox_of(ipm)->c, (int)id, data, (uint32_t)size,
+			 wait);
+}
+
+static int mb_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
+		   void **data)
+{
+	struct mbox *mb = mbox_of(ipm);
+	int rc;
+
+	if (mb->loaned)
+		return -EALREADY;
+	ipm_drain_presence(ipm, peer_left);
+	rc = ipmc_loan(&mb->c, (int)id, (uint32_t)size, wait, &mb->loan);
+	if (rc < 0)
+		return rc;
+	mb->loaned = 1;
+	*data = mb->loan.data;
+	return 0;
+}
+
+static int mb_loan_commit(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	if (!mb->loaned)
+		return -EINVAL;
+	mb->loaned = 0;
+	return ipmc_loan_commit(&mb->c, &mb->loan);
+}
+
+static void mb_loan_abandon(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+
+	if (!mb->loaned)
+		return;
+	mb->loaned = 0;
+	ipmc_loan_abandon(&mb->c, &mb->loan);
+}
+
+static int mb_max_data_size(const struct ipm *ipm)
+{
+	return (int)ipmc_max_size(&mbox_of(ipm)->c);
+}
+
+static void mb_complete(struct ipm *ipm)
+{
+	ipmc_complete(&mbox_of(ipm)->c);
+}
+
+static int mb_process(struct ipm *ipm)
+{
+	struct mbox *mb = mbox_of(ipm);
+	struct ipmc_msg m;
+	int n = 0, rc;
+
+	rc = ipm_drain_presence(ipm, peer_left);
+	if (rc < 0 && rc != -ENOTCONN)
+		return rc;
+	if (!ipm->enabled || mb->c.held) {
+		ipmc_heartbeat(&mb->c, 1);
+		return 0;
+	}
+	while (ipmc_next(&mb->c, mb->copy, &m) == 1) {
+		n++;
+		if (ipm->cb)
+			ipm->cb(ipm, ipm->user_data,
+				(uint32_t)ipmc_token_id(m.src), m.data, m.len);
+		if (mb->c.held && !ipm->cfg.manual_complete)
+			ipmc_complete(&mb->c);
+		if (mb->c.held)
+			break;
+	}
+	return n;
+}
+
+/* Whether mb_process() could deliver what is queued for us right now. */
 static int can_deliver(const struct ipm *ipm)
 {
-	return ipm->enabled && !mbox_of(ipm)->held;
+	return ipm->enabled && !mbox_of(ipm)->c.held;
 }
 
 static int mb_wait(struct ipm *ipm, int timeout_ms)
 {
 	struct mbox *mb = mbox_of(ipm);
+	int wake = can_deliver(ipm), rc;
 
 	/*
 	 * Queued messages end the wait only when they can be delivered:
 	 * while disabled, or holding an uncompleted message, they would
 	 * make ipm_poll() spin until its timeout.
 	 */
-	if (ipm->cfg.spin_ns && can_deliver(ipm)) {
+	if (ipm->cfg.spin_ns && wake) {
 		long long end = 0;
 		unsigned i = 0;
 
@@ -133,7 +292,7 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 		 * taken (the spin starts from the first, 64 looks in).
 		 */
 		for (;;) {
-			if (mbox_pending(mb, i % 64 == 63))
+			if (ipmc_pending(&mb->c, i % 64 == 63))
 				return 1;
 			cpu_relax();
 			if (++i % 64)
@@ -146,39 +305,23 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 	}
 	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
 		timeout_ms = MBOX_RECHECK_MS;
-	return mbox_sleep(ipm, timeout_ms, can_deliver(ipm));
+	ipmc_heartbeat(&mb->c, 0);
+	/* Flag first, then look: a sender publishes, then looks at it. */
+	if (ipmc_idle(&mb->c, 0) && wake) {
+		ipmc_awake(&mb->c);
+		return 1;
+	}
+	rc = wait_doorbell(ipm, timeout_ms);
+	ipmc_awake(&mb->c);
+	return rc;
 }
 
 static int mb_peers(struct ipm *ipm, int *ids, int max)
 {
-	struct mbox *mb = mbox_of(ipm);
-	int n = 0, found[IPM_MAX_SLOTS];
-
 	/* Asked for explicitly: look for news even if no fd said so. */
 	ipm->presence_due = 1;
-	ipm_drain_presence(ipm, mbox_peer_left);
-	mbox_heartbeat(ipm, mb, 0);
-	for (unsigned i = 0; i < mb->g.slots; i++) {
-		int id = i == mb->me ? -1 : ipm_token_id(mbox_view(ipm, mb, i));
-
-		if (id < 0 ||
-		    ipm->t->ops->peer_live(ipm->t, id) == 0)
-			continue;
-		/* ascending, no duplicates (garbage could list one twice) */
-		int j = n;
-
-		while (j > 0 && found[j - 1] > id)
-			j--;
-		if (j > 0 && found[j - 1] == id)
-			continue;
-		for (int k = n; k > j; k--)
-			found[k] = found[k - 1];
-		found[j] = id;
-		n++;
-	}
-	for (int i = 0; i < n && i < max; i++)
-		ids[i] = found[i];
-	return n;
+	ipm_drain_presence(ipm, peer_left);
+	return ipmc_peers(&mbox_of(ipm)->c, ids, max);
 }
 
 /*
@@ -190,41 +333,56 @@ static int mb_peers(struct ipm *ipm, int *ids, int max)
  */
 static int mb_idle(struct ipm *ipm)
 {
-	struct mbox *mb = mbox_of(ipm);
-	struct ipm_slot *self = &mb->slots[mb->me];
-
 	if (!can_deliver(ipm))
 		return 0;
-	atomic_store_explicit(&self->sleeping, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	return mbox_pending(mb, 1);
+	/* The caller's wait is its own (level-triggered): a ring. */
+	return ipmc_idle(&mbox_of(ipm)->c, IPMC_SLEEP_RING);
 }
 
 static void mb_ack(struct ipm *ipm)
 {
 	struct mbox *mb = mbox_of(ipm);
 
-	/* An event loop saw our fds: a look at the heads costs nothing then. */
-	mb->heads_due = 1;
+	/* An event loop saw our fds (or its ipm_timeout() passed): a look at
+	 * the heads costs nothing then, nor does the clock the heartbeat
+	 * needs (ipm_process's own look at it is a busy poller's). */
+	mb->c.heads_due = 1;
 	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
 	mb->primed = 0; /* the counter is 0 now: nudges would not wake us */
+	ipmc_heartbeat(&mb->c, 0);
+}
+
+static int mb_timeout(const struct ipm *ipm)
+{
+	return ipmc_timeout(&mbox_of(ipm)->c);
 }
 
 static void mb_stats(const struct ipm *ipm, struct ipm_stats *st)
 {
-	*st = mbox_of(ipm)->stats;
+	const struct ipmc_stats *c = &mbox_of(ipm)->c.stats;
+
+	*st = (struct ipm_stats){
+		.delivered = c->delivered, .lost = c->lost,
+		.corrupt = c->corrupt, .replayed = c->replayed,
+		.withdrawn = c->withdrawn, .foreign = c->foreign,
+		.dropped = c->dropped, .send_withdrawn = c->send_withdrawn,
+	};
 }
 
 const struct ipm_backend_ops ipm_mailbox_ops = {
 	.name = "mailbox",
 	.open = mb_open,
 	.close = mb_close,
-	.send = mbox_send,
+	.send = mb_send,
 	.max_data_size = mb_max_data_size,
-	.complete = mbox_complete,
-	.process = mbox_process,
+	.loan = mb_loan,
+	.loan_commit = mb_loan_commit,
+	.loan_abandon = mb_loan_abandon,
+	.complete = mb_complete,
+	.process = mb_process,
 	.ack = mb_ack,
 	.idle = mb_idle,
+	.timeout = mb_timeout,
 	.wait = mb_wait,
 	.peers = mb_peers,
 	.stats = mb_stats,

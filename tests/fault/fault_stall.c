@@ -182,7 +182,7 @@ static void __attribute__((unused)) stalled_peer(void)
 static int nofile_main(void *arg)
 {
 	struct rlimit rl = { (rlim_t)(intptr_t)arg, (rlim_t)(intptr_t)arg };
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	struct ipm *ipm;
 	int rc;
 
@@ -198,7 +198,7 @@ static int nofile_main(void *arg)
 static void __attribute__((unused)) out_of_fds(void)
 {
 	int emfile = 0, unclear = 0, lim, st = -1;
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	struct ipm *x, *y;
 	char msg[16];
 
@@ -223,7 +223,7 @@ static void __attribute__((unused)) out_of_fds(void)
 	CHECK(emfile > 0, "no limit was too small");
 	it_log("RLIMIT_NOFILE 3..%d: -EMFILE (%d limits); %d: works", lim - 1,
 	       emfile, lim);
-	/* Nothing left behind: both default slots free, the pair talks. */
+	/* Nothing left behind: both slots free, the pair talks. */
 	x = it_open(srv.socket_path, &cfg);
 	y = it_open(srv.socket_path, &cfg);
 	snprintf(msg, sizeof(msg), "after");

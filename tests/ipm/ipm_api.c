@@ -23,7 +23,7 @@ static struct tu_server srv;
 static struct ipm_config mbox_cfg(int timeout_ms, int manual)
 {
 	return (struct ipm_config){
-		.mode = IPM_MODE_MAILBOX, /* default: 2 slots */
+		.mode = IPM_MODE_MAILBOX, .slots = 2, /* 2 MiB queues */
 		.send_timeout_ms = timeout_ms, .manual_complete = manual,
 	};
 }

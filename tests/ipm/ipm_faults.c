@@ -66,7 +66,7 @@ static void hold_cb(struct ipm *ipm, void *user, uint32_t id,
 static int victim_main(void *arg)
 {
 	struct victim *v = arg;
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	struct ipm *ipm = it_open(srv.socket_path, &cfg);
 
 	ipm_register_callback(ipm, hold_cb, v);
@@ -85,7 +85,7 @@ static int blocked_sender(void *arg)
 {
 	struct chan *ch = arg;
 	struct ipm_config cfg = {
-		.mode = IPM_MODE_MAILBOX, .send_timeout_ms = 30000,
+		.mode = IPM_MODE_MAILBOX, .slots = 2, .send_timeout_ms = 30000,
 	};
 	struct ipm *ipm = it_open(srv.socket_path, &cfg);
 	size_t max = (size_t)ipm_max_data_size_get(ipm);
@@ -142,7 +142,7 @@ static int blocked_sender(void *arg)
 static int good_receiver(void *arg)
 {
 	struct chan *ch = arg;
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	struct ipm *ipm = it_open(srv.socket_path, &cfg);
 	struct it_recv r;
 	int quit;

@@ -44,7 +44,7 @@
 
 static struct tu_server srv;
 
-/* Where things are in the region (2 slots, the default). */
+/* Where things are in the region (2 slots, as every peer here asks). */
 static struct ipm_geometry geo(const struct ipm *ipm)
 {
 	const struct ivshm_transport *t = ipm_transport(ipm);
@@ -85,7 +85,7 @@ static int b_main(void *arg)
 {
 	struct bside *c = arg;
 	struct ipm_config cfg = {
-		.mode = IPM_MODE_MAILBOX, .send_timeout_ms = 2000,
+		.mode = IPM_MODE_MAILBOX, .slots = 2, .send_timeout_ms = 2000,
 	};
 	struct ipm *b = it_open(srv.socket_path, &cfg);
 	struct it_recv rb;
@@ -125,7 +125,7 @@ static int b_main(void *arg)
 static void foreign_token(void)
 {
 	struct ipm_config cfg = {
-		.mode = IPM_MODE_MAILBOX, .send_timeout_ms = 2000,
+		.mode = IPM_MODE_MAILBOX, .slots = 2, .send_timeout_ms = 2000,
 	};
 	struct ipm *a;
 	struct ivshmem *p;
@@ -224,7 +224,7 @@ static void count_cb(struct ipm *ipm, void *user, uint32_t id,
 static void bare_tail(void)
 {
 	struct ipm_config cfg = {
-		.mode = IPM_MODE_MAILBOX, .send_timeout_ms = 300,
+		.mode = IPM_MODE_MAILBOX, .slots = 2, .send_timeout_ms = 300,
 	};
 	struct ipm *a, *b;
 	struct ipm_geometry g;
@@ -268,7 +268,7 @@ static void bare_tail(void)
 /* Item 7: a record that cannot be consumed must not keep us awake. */
 static void no_spin(void)
 {
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	static const uint64_t states[] = {
 		IPM_ST_PUBLISHED, IPM_ST_CLAIMED, IPM_ST_WITHDRAWN, 0,
 	};
@@ -436,7 +436,7 @@ static void wakes(int attack)
 /* Views: the slot of a peer killed before we joined. */
 static int killed_main(void *arg)
 {
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	struct ipm *b = it_open(srv.socket_path, &cfg);
 	int *fd = arg;
 
@@ -447,7 +447,7 @@ static int killed_main(void *arg)
 
 static void dead_token(void)
 {
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	struct ipm *a, *c, *d;
 	uint8_t buf[MSG] = { 3 };
 	int fd[2], nc = 0, nd = 0;

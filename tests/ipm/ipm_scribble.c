@@ -216,7 +216,7 @@ static void both_ways(struct pair *p, const char *what)
 static void precise(void)
 {
 	struct ipm_config cfg = {
-		.mode = IPM_MODE_MAILBOX, .send_timeout_ms = 500,
+		.mode = IPM_MODE_MAILBOX, .slots = 2, .send_timeout_ms = 500,
 	};
 	struct ipm_slot *sl;
 	struct ipm_queue_ctl *ctl;

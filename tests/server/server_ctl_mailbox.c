@@ -86,7 +86,8 @@ static void snapshot(const char *sock)
 
 static void live(void)
 {
-	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX };
+	/* 2 slots: the 2 queues the scribbling below aims at. */
+	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	const char *argv[8];
 	struct tu_server srv;
 	struct ipm *a, *b;

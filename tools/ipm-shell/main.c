@@ -427,7 +427,8 @@ static void usage(const char *prog)
 "  -m, --mode=MODE      doorbell (Zephyr's ipm_ivshmem, no payload; default)\n"
 "                       or mailbox (payloads in shared memory)\n"
 "      --slots=N        mailbox: peer slots when laying out a new region,\n"
-"                       2 to 64 (default 2)\n"
+"                       2 to 64 (default: the most it holds with queues of\n"
+"                       at least 256 KiB: 4 in 4 MiB, 8 in 16 MiB)\n"
 "\n"
 "Exit status, at the end of input or 'quit': 0 when every command\n"
 "succeeded; 1 when one failed (a bad command or argument, a send that\n"
@@ -522,6 +523,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot open the %s IPM: %s\n", prog,
 			cfg.mode == IPM_MODE_MAILBOX ? "mailbox" : "doorbell",
 			strerror(-rc));
+		if (rc == -ENOSPC && cfg.mode == IPM_MODE_MAILBOX)
+			fprintf(stderr, "%s: every mailbox slot of the region "
+				"is taken; the first mailbox peer chose how "
+				"many (--slots; by default the most it holds "
+				"with 256 KiB queues: 4 in 4 MiB, 8 in "
+				"16 MiB)\n", prog);
 		if (rc == -ENOTSUP && cfg.mode == IPM_MODE_DOORBELL)
 			fprintf(stderr, "%s: doorbell mode needs the "
 				"notifications this transport cannot give: "

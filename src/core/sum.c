@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The mailbox's checksum: see sum.h. */
-#include "layout.h"
+#include "ipmc_layout.h"
 #include "sum.h"
 
 /* Freestanding: no <string.h> needed (the compiler emits memcpy). */
@@ -180,7 +180,7 @@ HW_ATTR static uint32_t crc32c_hw(uint32_t c, const uint8_t *p, size_t n)
 }
 
 /*
- * The 64-byte head (index, the IPM_REC_SUMMED_LEN header bytes, zeros)
+ * The 64-byte head (index, the IPMC_REC_SUMMED_LEN header bytes, zeros)
  * straight from the words, without building it in memory: its words
  * 0..3 and 4..7 are the two blocks, so lane k takes words k and k + 4.
  */
@@ -267,7 +267,7 @@ void ipm_sum_head(uint32_t lanes[IPM_SUM_LANES], uint64_t index,
 #endif
 
 	store_le64(head, index);
-	memcpy(head + 8, summed, IPM_REC_SUMMED_LEN);
+	memcpy(head + 8, summed, IPMC_REC_SUMMED_LEN);
 	ipm_lanes_init(lanes);
 	ipm_sum_copy(NULL, head, sizeof(head), lanes, hw);
 }
