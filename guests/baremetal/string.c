@@ -45,6 +45,15 @@ int strcmp(const char *a, const char *b)
 	return (unsigned char)*a - (unsigned char)*b;
 }
 
+int strncmp(const char *a, const char *b, size_t n)
+{
+	for (; n && *a && *a == *b; n--) {
+		a++;
+		b++;
+	}
+	return n ? (unsigned char)*a - (unsigned char)*b : 0;
+}
+
 /* A whole number (decimal, or hex with 0x), nothing after it. */
 int parse_u64(const char *s, uint64_t *out)
 {
