@@ -70,6 +70,44 @@ void zg_host(struct zpeer *p, const char *name, const char *sock)
 	read_ivshmem(p);
 }
 
+void zg_host_mailbox(struct zpeer *p, const char *name, const char *sock,
+		     unsigned slots)
+{
+	char arg[16];
+
+	snprintf(arg, sizeof(arg), "%u", slots);
+	p->name = name;
+	con_spawn(&p->con, name, (const char *const[]){
+		tu_bin("tools/ipm-shell"), "-S", sock, "-n", "2",
+		"-m", "mailbox", "--slots", arg, NULL });
+	read_ivshmem(p);
+}
+
+int zg_send(struct zpeer *from, struct zpeer *to, const char *text,
+	    int tries)
+{
+	char sent[96], got[512];
+	const char *end;
+	size_t len = strlen(text);
+
+	snprintf(sent, sizeof(sent), "sent %zu bytes to peer %u: completed "
+		 "by the receiver", len, to->id);
+	snprintf(got, sizeof(got), "Received %zu bytes from peer %u: %s", len,
+		 from->id, text);
+	for (int t = 1; t <= tries; t++) {
+		con_send(&from->con, "send %u %s", to->id, text);
+		if (!con_expect(&from->con, sent, ZG_WAIT_MS))
+			continue;
+		end = con_must(&to->con, got, ZG_WAIT_MS);
+		CHECK(*end == '\r' || *end == '\n', "%s: more after \"%s\"",
+		      to->name, got);
+		return t;
+	}
+	CHECK(0, "%s: \"send %u %s\" never acknowledged in %d tries",
+	      from->name, to->id, text, tries);
+	return 0;
+}
+
 void zg_quiet(struct zpeer *p, const char *text, int ms)
 {
 	CHECK(!con_expect(&p->con, text, ms), "%s printed \"%s\" again",

@@ -35,6 +35,21 @@ void zg_host(struct zpeer *p, const char *name, const char *sock);
  */
 int zg_ring(struct zpeer *from, struct zpeer *to);
 
+/*
+ * A host ipm-shell -m mailbox that lays the region out first with slots
+ * slots (the samples adopt its layout); read `ivshmem`.
+ */
+void zg_host_mailbox(struct zpeer *p, const char *name, const char *sock,
+		     unsigned slots);
+
+/*
+ * `send to->id TEXT` on from until "sent N bytes to peer P: completed by
+ * the receiver" (at most tries times), then the receiver's exact line
+ * "Received N bytes from peer Q: TEXT". Returns the tries it took.
+ */
+int zg_send(struct zpeer *from, struct zpeer *to, const char *text,
+	    int tries);
+
 /* Nothing with text arrives on p within ms. */
 void zg_quiet(struct zpeer *p, const char *text, int ms);
 

@@ -83,8 +83,9 @@ static void face_register_callback(const struct device *dev,
 
 /*
  * Enabled from the start, as ipm_ivshmem behaves (its applications never
- * call this). Disabled: bare doorbells are dropped (they carry nothing);
- * the core will leave messages queued until enabled again.
+ * call this). Disabled: the callback is not called; what arrives meanwhile
+ * is dropped, messages too (the link completes them for both faces at
+ * once, and the MBOX face may be listening).
  */
 static int face_set_enabled(const struct device *dev, int enable)
 {

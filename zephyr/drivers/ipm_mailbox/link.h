@@ -17,16 +17,7 @@
 #include <zephyr/drivers/mbox.h>
 #include <zephyr/kernel.h>
 
-/*
- * The environment in the shape of the core's ops struct (issue 14, item
- * 1): when the core lands, the link hands it exactly these.
- */
-struct ivm_env {
-	int (*ring)(void *ctx, uint32_t peer, uint16_t vector);
-	int64_t (*now_ms)(void *ctx);
-	void (*relax)(void *ctx);
-	void *ctx;
-};
+#include "ipmc.h"
 
 /* The sender of a bare doorbell: ivshmem does not name the ringer. */
 #define IVM_PEER_UNKNOWN UINT32_MAX
@@ -42,7 +33,6 @@ typedef void (*ivm_arrival_fn)(void *face, uint32_t peer,
 
 struct ivm_link {
 	const struct device *ivshmem;
-	struct ivm_env env;
 	uintptr_t mem;
 	size_t size;
 	uint32_t id;
@@ -50,6 +40,21 @@ struct ivm_link {
 	struct k_poll_signal sig;
 	struct k_thread thread;
 	struct k_spinlock lock;		/* faces[] */
+	/*
+	 * The mailbox (src/core): one thread in it at a time (the mutex),
+	 * released while a blocking send sleeps for its ack, which the
+	 * receive thread passes on through 'rung'.
+	 */
+	struct ipmc mb;
+	struct ipmc_ops ops;
+	int mb_err;			/* 0: open; else why not (doorbells
+					 * only) */
+	struct k_mutex mutex;
+	struct k_sem rung;
+	int waiting;			/* blocking sends asleep */
+	int64_t calm_at;		/* a ring that brings nothing, before
+					 * this, is the mailbox's */
+	int64_t ticked_at;
 	struct {
 		ivm_arrival_fn fn;
 		void *face;
@@ -67,13 +72,15 @@ int ivm_link_init(struct ivm_link *l, const struct device *ivshmem,
 int ivm_link_listen(struct ivm_link *l, ivm_arrival_fn fn, void *face);
 
 /*
- * Send size bytes to peer; size 0 rings its vector 0 (a doorbell: wait has
- * nothing to wait for). 0 or a negative errno.
+ * Send size bytes to peer (wait: until the receiver completed them). Size
+ * 0 is the sample's doorbell: an empty message to a mailbox peer, its
+ * vector 0 to any other (nothing to wait for). 0 or a negative errno.
  */
 int ivm_link_send(struct ivm_link *l, int wait, uint32_t peer,
 		  const void *data, size_t size);
 
-/* The largest payload a send can carry now (0: doorbells only). */
+/* The largest payload a send can carry (0: doorbells only, the region
+ * holds no mailbox we could join). */
 int ivm_link_max_data(const struct ivm_link *l);
 
 #endif

@@ -150,7 +150,7 @@ static int face_set_enabled(const struct device *dev, uint32_t channel,
 	return update(dev, channel, &want, false);
 }
 
-/* The largest message: 0 (signalling only) until the core carries data. */
+/* The largest message: the core's limit (0: signalling only). */
 static int face_mtu_get(const struct device *dev)
 {
 	return ivm_link_max_data(link_of(dev));

@@ -80,10 +80,12 @@ static void mbox_received(const struct device *dev, uint32_t channel,
 {
 	ARG_UNUSED(dev);
 	ARG_UNUSED(user_data);
-	if (!msg)
+	/* A bare doorbell, or an empty message (a mailbox peer's). */
+	if (!msg || msg->size == 0)
 		printf("MBOX channel %u: doorbell\n", channel);
 	else
 		printf("MBOX channel %u: %zu bytes\n", channel, msg->size);
+	/* The IPM face prints the message itself (both faces hear it). */
 }
 
 static int parse_peer(const char *s, uint32_t *peer)
@@ -142,18 +144,28 @@ static int cmd_send(const struct shell *sh, size_t argc, char **argv)
 			   ipm_send(ipm, 1, peer, argv[2], (int)len));
 }
 
+/* Signalling, or with TEXT (the rest of the line) a message (no ack). */
 static int cmd_mbox_send(const struct shell *sh, size_t argc, char **argv)
 {
 	struct mbox_channel ch;
+	struct mbox_msg msg = { 0 };
 	uint32_t peer;
+	int rc;
 
-	ARG_UNUSED(argc);
 	if (parse_peer(argv[1], &peer) < 0) {
-		shell_print(sh, "usage: mbox_send PEER");
+		shell_print(sh, "usage: mbox_send PEER [TEXT...]");
 		return -EINVAL;
 	}
 	mbox_init_channel(&ch, mbox, peer);
-	return report_send(sh, peer, 0, mbox_send(&ch, NULL));
+	if (argc < 3 || !*argv[2])
+		return report_send(sh, peer, 0, mbox_send(&ch, NULL));
+	msg.data = argv[2];
+	msg.size = strlen(argv[2]);
+	rc = mbox_send(&ch, &msg);
+	if (rc < 0)
+		return report_send(sh, peer, msg.size, rc);
+	shell_print(sh, "sent %zu bytes to MBOX channel %u", msg.size, peer);
+	return 0;
 }
 
 static int cmd_mbox_listen(const struct shell *sh, size_t argc, char **argv)
@@ -206,10 +218,10 @@ SHELL_CMD_ARG_REGISTER(ivshmem_ipm_send, NULL,
 		       cmd_ipm_send, 2, 0);
 SHELL_CMD_ARG_REGISTER(send, NULL,
 		       "send PEER TEXT: a mailbox message, acknowledged",
-		       cmd_send, 3, SHELL_OPT_ARG_RAW);
+		       cmd_send, 2, SHELL_OPT_ARG_RAW);
 SHELL_CMD_ARG_REGISTER(mbox_send, NULL,
-		       "mbox_send PEER: a doorbell through the MBOX API",
-		       cmd_mbox_send, 2, 0);
+		       "mbox_send PEER [TEXT]: a doorbell, or TEXT, through "
+		       "the MBOX API", cmd_mbox_send, 2, SHELL_OPT_ARG_RAW);
 SHELL_CMD_ARG_REGISTER(mbox_listen, NULL,
 		       "mbox_listen PEER on|off: MBOX channel PEER's arrivals",
 		       cmd_mbox_listen, 3, 0);
