@@ -542,10 +542,16 @@ int main(int argc, char **argv)
 	while (!sh.io.done) {
 		struct pollfd fds[4];
 		int n = ipm_fds(sh.ipm, fds + 1, 3);
+		int due = ipm_timeout(sh.ipm);
 
 		fds[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
-		/* No fd to wait on (a guest without VFIO): poll every 1 ms. */
-		if (poll(fds, (nfds_t)n + 1, n ? 1000 : 1) < 0 &&
+		/*
+		 * No fd to wait on (a guest without VFIO): poll every 1 ms.
+		 * Else wake when the IPM asks (the heartbeat that guests,
+		 * which have no presence news, take as our being alive).
+		 */
+		if (poll(fds, (nfds_t)n + 1,
+			 !n ? 1 : due >= 0 && due < 1000 ? due : 1000) < 0 &&
 		    errno != EINTR)
 			break;
 		lineio_read(&sh.io, fds[0].revents);
