@@ -20,8 +20,8 @@
  * ipm_set_enabled silences and restores the IPM face.
  *
  * The mailbox ipm-shell is kept inside `wait` (serving) while nothing else
- * is asked of it: src/ipm bumps its heartbeat only every 64th pass of an
- * idle event loop, and a guest (no presence news) takes a peer whose
+ * is asked of it. An idle shell beats too (tests/tools/ipm_shell_heartbeat
+ * holds that); a guest, with no presence news, takes a peer whose
  * heartbeat stood still for 5 s as gone.
  */
 #include <stdio.h>
