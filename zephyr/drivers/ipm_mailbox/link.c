@@ -128,7 +128,7 @@ static void rx_thread(void *p1, void *p2, void *p3)
 		link_drain(l);
 		/* Flag ourselves sleeping (senders ring us), look again. */
 		if (!l->mb_err)
-			more = ipmc_idle(&l->mb);
+			more = ipmc_idle(&l->mb, IPMC_SLEEP_RING);
 		k_mutex_unlock(&l->mutex);
 		if (!more)
 			k_poll(&ev, 1, l->mb_err ? K_FOREVER : K_MSEC(TICK_MS));
