@@ -227,8 +227,21 @@ static int ping_once(struct shell *sh, uint32_t peer, const char *buf,
 {
 	unsigned long want = sh->replies + 1;
 	long long t0 = now_ns(), deadline = t0 + PING_TIMEOUT_MS * 1000000LL;
-	int rc = ipm_send(sh->ipm, 0, peer, buf, size);
+	int rc;
 
+	/*
+	 * A non-blocking send says -EBUSY while the receiver has not yet
+	 * completed what it holds (a peer that answers from its callback
+	 * completes after answering): serve, and try again until the
+	 * round trip's deadline, as any sender of wait=0 must.
+	 */
+	while ((rc = ipm_send(sh->ipm, 0, peer, buf, size)) == -EBUSY) {
+		if (now_ns() >= deadline)
+			return -ETIMEDOUT;
+		rc = ipm_poll(sh->ipm, 1);
+		if (rc < 0)
+			return rc;
+	}
 	while (rc >= 0 && sh->replies < want) {
 		long long left = deadline - now_ns();
 
