@@ -49,22 +49,6 @@ static void quiet(struct con *c, const char *text, int ms)
 	      text);
 }
 
-static volatile uint32_t *map_region(const struct tu_server *srv,
-				     size_t *size)
-{
-	struct stat st;
-	void *p;
-	int fd = shm_open(srv->shm_name, O_RDWR, 0);
-
-	CHECK(fd >= 0, "shm_open %s: %s", srv->shm_name, strerror(errno));
-	CHECK(fstat(fd, &st) == 0, "fstat");
-	*size = (size_t)st.st_size;
-	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	close(fd);
-	return p;
-}
-
 /* Words both ways through the region, at off. */
 static void words(struct bm_guest *g, volatile uint32_t *mem, size_t off,
 		  uint32_t seed)
@@ -95,7 +79,7 @@ static void with_host_peers(void)
 	const char *modes[] = { "its", "poll" };
 
 	tu_server_start(&srv, (const char *[]){ "-n", "2", NULL });
-	mem = map_region(&srv, &size);
+	mem = (volatile uint32_t *)bm_map_region(&srv, &size);
 
 	con_spawn(&host, "ipm-shell", (const char *const[]){
 		tu_bin("tools/ipm-shell"), "-S", srv.socket_path, "-n", "2",
@@ -202,7 +186,7 @@ static void two_guests(void)
 	size_t size, last;
 
 	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "1G", NULL });
-	mem = map_region(&srv, &size);
+	mem = (volatile uint32_t *)bm_map_region(&srv, &size);
 	bm_boot(&a, "guest A (1 GiB)", srv.socket_path, BM_VIRT);
 	bm_boot(&b, "guest B (1 GiB)", srv.socket_path, BM_VIRT);
 	CHECK(a.size == 1ull << 30 && b.size == 1ull << 30,
@@ -240,7 +224,7 @@ static void low_memory_map(void)
 	size_t size;
 
 	tu_server_start(&srv, (const char *[]){ "-n", "2", "-l", "64M", NULL });
-	mem = map_region(&srv, &size);
+	mem = (volatile uint32_t *)bm_map_region(&srv, &size);
 	bm_boot(&g, "guest (highmem=off)", srv.socket_path,
 		BM_VIRT ",highmem=off");
 	CHECK(strstr(g.con.buf, "PCI: ECAM 0x3f000000") &&

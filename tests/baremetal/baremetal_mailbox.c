@@ -25,21 +25,6 @@
 #define ROUNDS 4
 #define GARBAGE_WORDS 3000
 
-static volatile void *map_region(const struct tu_server *srv, size_t *size)
-{
-	struct stat st;
-	void *p;
-	int fd = shm_open(srv->shm_name, O_RDWR, 0);
-
-	CHECK(fd >= 0, "shm_open %s: %s", srv->shm_name, strerror(errno));
-	CHECK(fstat(fd, &st) == 0, "fstat");
-	*size = (size_t)st.st_size;
-	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	close(fd);
-	return p;
-}
-
 /* A notification both ways, as the seed's sample prints it. */
 static void doorbells(struct bm_mail_end *g, struct bm_mail_end *h)
 {
@@ -86,7 +71,7 @@ int main(void)
 
 	bm_require();
 	tu_server_start(&srv, (const char *[]){ "-n", "2", NULL });
-	mem = map_region(&srv, &size);
+	mem = bm_map_region(&srv, &size);
 
 	/* The host lays the region out; the guest adopts it. */
 	con_spawn(&host, "ipm-shell -m mailbox", (const char *const[]){

@@ -2,8 +2,11 @@
 #include "bmguest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "testutil.h"
 
@@ -115,4 +118,19 @@ void bm_require(void)
 		     "configure time");
 	CHECK(access(IVSHMEM_BAREMETAL_ELF, R_OK) == 0, "%s: %s",
 	      IVSHMEM_BAREMETAL_ELF, strerror(errno));
+}
+
+volatile void *bm_map_region(const struct tu_server *srv, size_t *size)
+{
+	struct stat st;
+	void *p;
+	int fd = shm_open(srv->shm_name, O_RDWR, 0);
+
+	CHECK(fd >= 0, "shm_open %s: %s", srv->shm_name, strerror(errno));
+	CHECK(fstat(fd, &st) == 0, "fstat");
+	*size = (size_t)st.st_size;
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	close(fd);
+	return p;
 }

@@ -8,6 +8,7 @@
 #ifndef IVSHMEM_TESTS_BMGUEST_H
 #define IVSHMEM_TESTS_BMGUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "console.h"
@@ -38,5 +39,9 @@ void bm_mode(struct bm_guest *g, const char *mode);
 /* The word at off as the guest reads it; write one (read back). */
 uint32_t bm_peek(struct bm_guest *g, unsigned long long off);
 void bm_poke(struct bm_guest *g, unsigned long long off, uint32_t v);
+
+struct tu_server;
+/* The host's mapping of a server's POSIX shm region (-M), read-write. */
+volatile void *bm_map_region(const struct tu_server *srv, size_t *size);
 
 #endif
