@@ -15,29 +15,18 @@ int ivproto_send_part(int sock, int64_t value, int fd, size_t off)
 	return ivproto_send_batch(sock, &value, 1, fd, off);
 }
 
-int ivproto_send_batch(int sock, const int64_t *values, size_t count, int fd,
-		       size_t off)
+ssize_t ivproto_send_bytes(int sock, const void *buf, size_t len, int fd,
+			   int flags)
 {
-	uint8_t buf[IVPROTO_MSG_SIZE * IVPROTO_BATCH_MAX];
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control;
-	struct iovec iov;
-	struct msghdr msg;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (!count || count > IVPROTO_BATCH_MAX ||
-	    off >= count * IVPROTO_MSG_SIZE)
-		return -EINVAL;
-	for (size_t i = 0; i < count; i++)
-		ivproto_encode(values[i], buf + i * IVPROTO_MSG_SIZE);
-	iov.iov_base = buf + off;
-	iov.iov_len = count * IVPROTO_MSG_SIZE - off;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd >= 0 && off == 0) {
+	if (fd >= 0) {
 		struct cmsghdr *cmsg;
 
 		memset(&control, 0, sizeof(control));
@@ -50,11 +39,26 @@ int ivproto_send_batch(int sock, const int64_t *values, size_t count, int fd,
 		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
 	}
 	do {
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		n = sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	return (int)n;
+	return n;
+}
+
+int ivproto_send_batch(int sock, const int64_t *values, size_t count, int fd,
+		       size_t off)
+{
+	uint8_t buf[IVPROTO_MSG_SIZE * IVPROTO_BATCH_MAX];
+
+	if (!count || count > IVPROTO_BATCH_MAX ||
+	    off >= count * IVPROTO_MSG_SIZE)
+		return -EINVAL;
+	for (size_t i = 0; i < count; i++)
+		ivproto_encode(values[i], buf + i * IVPROTO_MSG_SIZE);
+	return (int)ivproto_send_bytes(sock, buf + off,
+				       count * IVPROTO_MSG_SIZE - off,
+				       off == 0 ? fd : -1, 0);
 }
 
 int ivproto_send(int sock, int64_t value, int fd)

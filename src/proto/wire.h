@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define IVPROTO_VERSION      0
 #define IVPROTO_SHM_ID       (-1)
@@ -69,6 +70,15 @@ int ivproto_send_part(int sock, int64_t value, int fd, size_t off);
 #define IVPROTO_BATCH_MAX 16
 int ivproto_send_batch(int sock, const int64_t *values, size_t n, int fd,
 		       size_t off);
+
+/*
+ * sendmsg() of len bytes (len > 0) with fd (when >= 0) attached to the
+ * first byte, never raising SIGPIPE; flags are sendmsg()'s (e.g.
+ * MSG_DONTWAIT), EINTR retried. The bytes sent, or -errno (-EAGAIN when
+ * the socket buffer is full).
+ */
+ssize_t ivproto_send_bytes(int sock, const void *buf, size_t len, int fd,
+			   int flags);
 
 /* Send one whole message on a blocking socket. Returns 0 or -errno. */
 int ivproto_send(int sock, int64_t value, int fd);

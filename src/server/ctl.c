@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctl.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,32 +178,14 @@ static void answer_region(struct ctl *c, struct ctl_client *cl)
 	cl->state = CTL_FLUSHING;
 }
 
-/* send(), with the fd to pass on the first byte. */
+/* The pending output, with the fd to pass on its first byte. */
 static ssize_t client_send(struct ctl_client *cl)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = cl->out + cl->outoff,
-			     .iov_len = cl->outlen - cl->outoff };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-	ssize_t n;
+	ssize_t n = ivproto_send_bytes(cl->fd, cl->out + cl->outoff,
+				       cl->outlen - cl->outoff, cl->pass_fd,
+				       MSG_DONTWAIT);
 
-	if (cl->pass_fd < 0)
-		return send(cl->fd, iov.iov_base, iov.iov_len,
-			    MSG_DONTWAIT | MSG_NOSIGNAL);
-	memset(&u, 0, sizeof(u));
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &cl->pass_fd, sizeof(int));
-	n = sendmsg(cl->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n > 0) {
+	if (n > 0 && cl->pass_fd >= 0) {
 		close(cl->pass_fd);
 		cl->pass_fd = -1;
 	}
@@ -304,7 +287,7 @@ static int client_write(struct ctl *c, struct ctl_client *cl)
 			return cl->state == CTL_FLUSHING;
 		n = client_send(cl);
 		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+			return n == -EAGAIN ? 0 : (int)n;
 		cl->outoff += (size_t)n;
 		cl->deadline = now_ms() + CTL_TIMEOUT_MS;
 		if (cl->outoff == cl->outlen)
