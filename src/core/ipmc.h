@@ -166,7 +166,8 @@ void ipmc_awake(struct ipmc *mb);
 
 /* Presence news: peer id left (frees every slot it held in our view). */
 void ipmc_peer_left(struct ipmc *mb, int id);
-/* Our heartbeat and the others' (guests), our slot's word put back. */
+/* Our heartbeat and counters (slot line), the others' heartbeats (guests),
+ * our slot's word put back. */
 void ipmc_tick(struct ipmc *mb);
 /* ipmc_tick() unless called within the last 250 ms; 'busy' (a polling
  * loop): the clock is read only every 1024th call. */

@@ -48,8 +48,36 @@ struct ipmc_slot {
 	uint32_t wants_ack;    /* owner waits for a completion */
 	uint64_t heartbeat;
 	uint64_t bye;          /* goodbye: check << 32 | (u32)token */
-	uint8_t pad[IPMC_LINE - 32];
+	/* The owner's counters, published with each heartbeat: the words
+	 * of ipmc_stats_words() (all 0: none published). */
+	uint64_t stats[4];
 };
+
+/*
+ * A slot's published counters (struct ipmc_stats, each saturating at its
+ * field's maximum): words 0..2 hold delivered | lost << 32, corrupt |
+ * replayed << 32, withdrawn | foreign << 32; word 3 dropped (u16) |
+ * send_withdrawn (u16) << 16 | check << 32, the check a CRC-32C over the
+ * rest, the owner's token and the slot number (docs/mailbox-layout.md).
+ */
+#define IPMC_STATS_WORDS 4
+struct ipmc_slot_stats {
+	uint32_t delivered, lost, corrupt, replayed, withdrawn, foreign;
+	uint16_t dropped, send_withdrawn;
+};
+
+/* The words slot 'slot''s owner 'token' publishes for *st. */
+void ipmc_stats_words(uint64_t w[IPMC_STATS_WORDS],
+		      const struct ipmc_slot_stats *st, uint64_t token,
+		      unsigned slot, int hw);
+/*
+ * What words w read from slot 'slot', whose owner word is 'token', say: 1
+ * with *st (what that owner published), 0 when all are 0 (nothing
+ * published: an older peer), -EBADMSG when the check fails (garbage, a
+ * torn read, or a previous owner's).
+ */
+int ipmc_stats_read(const uint64_t w[IPMC_STATS_WORDS], uint64_t token,
+		    unsigned slot, struct ipmc_slot_stats *st, int hw);
 
 /* A queue's two control lines: the first the sender's, the second the
  * receiver's. */
@@ -93,6 +121,7 @@ struct ipmc_rec {
 
 _Static_assert(sizeof(struct ipmc_hdr) == IPMC_LINE, "header line");
 _Static_assert(sizeof(struct ipmc_slot) == IPMC_LINE, "slot line");
+_Static_assert(offsetof(struct ipmc_slot, stats) == 32, "slot stats");
 _Static_assert(sizeof(struct ipmc_qctl) == IPMC_QUEUE_CTL, "queue ctl");
 _Static_assert(offsetof(struct ipmc_qctl, tail) == 64, "tail");
 _Static_assert(offsetof(struct ipmc_qctl, tail_check) == 96, "tail_check");

@@ -198,6 +198,10 @@ void ipmc_close(struct ipmc *mb)
 
 	ipmc_complete(mb);
 	shm_store32_relaxed(&mb->slots[mb->me].sleeping, 0);
+	/* Our counters end with us: the slot's next owner may be of a
+	 * build that publishes none. */
+	for (unsigned i = 0; i < IPMC_STATS_WORDS; i++)
+		shm_store_relaxed(&mb->slots[mb->me].stats[i], 0);
 	/* Goodbye first: the others go by it, not by the word we clear. */
 	shm_store_release(&mb->slots[mb->me].bye,
 			  ipmc_bye_word(mine, mb->hw));

@@ -8,6 +8,7 @@
  */
 #include "core_errno.h"
 #include "shm_access.h"
+#include "sum.h"
 #include "view.h"
 
 /* How often we bump our heartbeat; a peer silent this long is gone. */
@@ -186,6 +187,80 @@ static void look_at_others(struct ipmc *mb, long long now)
 	}
 }
 
+static uint32_t sat32(uint64_t v)
+{
+	return v > 0xffffffffu ? 0xffffffffu : (uint32_t)v;
+}
+
+static uint16_t sat16(uint64_t v)
+{
+	return v > 0xffffu ? 0xffffu : (uint16_t)v;
+}
+
+/* CRC-32C of words 0..2, word 3's counters, the token and the slot. */
+static uint32_t stats_check(const uint64_t w[IPMC_STATS_WORDS],
+			    uint64_t token, unsigned slot, int hw)
+{
+	const uint64_t in[6] = { w[0], w[1], w[2], (uint32_t)w[3], token,
+				 slot };
+	uint8_t b[sizeof(in)];
+
+	for (unsigned i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(in[i / 8] >> (i % 8 * 8)); /* little-endian */
+	return ~ipm_crc32c(0xffffffffu, b, sizeof(b), hw);
+}
+
+void ipmc_stats_words(uint64_t w[IPMC_STATS_WORDS],
+		      const struct ipmc_slot_stats *st, uint64_t token,
+		      unsigned slot, int hw)
+{
+	w[0] = st->delivered | (uint64_t)st->lost << 32;
+	w[1] = st->corrupt | (uint64_t)st->replayed << 32;
+	w[2] = st->withdrawn | (uint64_t)st->foreign << 32;
+	w[3] = st->dropped | (uint32_t)st->send_withdrawn << 16;
+	w[3] |= (uint64_t)stats_check(w, token, slot, hw) << 32;
+}
+
+int ipmc_stats_read(const uint64_t w[IPMC_STATS_WORDS], uint64_t token,
+		    unsigned slot, struct ipmc_slot_stats *st, int hw)
+{
+	if (!(w[0] | w[1] | w[2] | w[3]))
+		return 0;
+	if (w[3] >> 32 != stats_check(w, token, slot, hw))
+		return -EBADMSG;
+	*st = (struct ipmc_slot_stats){
+		.delivered = (uint32_t)w[0], .lost = (uint32_t)(w[0] >> 32),
+		.corrupt = (uint32_t)w[1], .replayed = (uint32_t)(w[1] >> 32),
+		.withdrawn = (uint32_t)w[2], .foreign = (uint32_t)(w[2] >> 32),
+		.dropped = (uint16_t)w[3],
+		.send_withdrawn = (uint16_t)(w[3] >> 16),
+	};
+	return 1;
+}
+
+/*
+ * Our counters into our slot line, for viewers (ivshmem-ctl): rewritten
+ * whole at each heartbeat, so a scribbled copy heals within 250 ms. The
+ * check word last: a reader re-reads until the words agree with it.
+ */
+static void publish_stats(struct ipmc *mb)
+{
+	const struct ipmc_stats *c = &mb->stats;
+	const struct ipmc_slot_stats st = {
+		.delivered = sat32(c->delivered), .lost = sat32(c->lost),
+		.corrupt = sat32(c->corrupt), .replayed = sat32(c->replayed),
+		.withdrawn = sat32(c->withdrawn), .foreign = sat32(c->foreign),
+		.dropped = sat16(c->dropped),
+		.send_withdrawn = sat16(c->send_withdrawn),
+	};
+	uint64_t w[IPMC_STATS_WORDS], *at = mb->slots[mb->me].stats;
+
+	ipmc_stats_words(w, &st, mb->token, mb->me, mb->hw);
+	for (unsigned i = 0; i + 1 < IPMC_STATS_WORDS; i++)
+		shm_store_relaxed(&at[i], w[i]);
+	shm_store_release(&at[IPMC_STATS_WORDS - 1], w[IPMC_STATS_WORDS - 1]);
+}
+
 void ipmc_tick(struct ipmc *mb)
 {
 	long long now = mb->ops->now_ms(mb->ops->ctx);
@@ -195,6 +270,7 @@ void ipmc_tick(struct ipmc *mb)
 	if (owner != mb->token)
 		shm_cas(&mb->slots[mb->me].owner, &owner, mb->token);
 	mb->hb_at = now;
+	publish_stats(mb);
 	shm_store_relaxed(&mb->slots[mb->me].heartbeat, ++mb->hb_value);
 	look_at_others(mb, now);
 }

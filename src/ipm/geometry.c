@@ -13,6 +13,10 @@ _Static_assert(offsetof(struct ipm_queue_ctl, tail_check) ==
 	       offsetof(struct ipmc_qctl, tail_check), "tail_check");
 _Static_assert(offsetof(struct ipm_slot, bye) ==
 	       offsetof(struct ipmc_slot, bye), "bye");
+_Static_assert(offsetof(struct ipm_slot, stats) ==
+	       offsetof(struct ipmc_slot, stats) &&
+	       sizeof(((struct ipm_slot *)0)->stats) ==
+	       IPMC_STATS_WORDS * sizeof(uint64_t), "stats");
 _Static_assert(sizeof(struct ipm_rec) == sizeof(struct ipmc_rec), "record");
 _Static_assert(offsetof(struct ipm_rec, sum) ==
 	       IPM_REC_SUMMED_OFF + IPM_REC_SUMMED_LEN, "summed bytes");

@@ -48,7 +48,8 @@ struct ipm_slot {
 	_Atomic uint64_t heartbeat; /* presence where the transport has none */
 	/* The owner's goodbye, stored before it frees the slot: ipm_bye(). */
 	_Atomic uint64_t bye;
-	uint8_t pad[IPM_LINE - 32];
+	/* The owner's counters: ipmc_stats_words() (src/core/ipmc_layout.h). */
+	_Atomic uint64_t stats[4];
 };
 
 /*

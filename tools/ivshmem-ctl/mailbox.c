@@ -22,12 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipmc_layout.h"
 #include "layout.h"
+#include "sum.h"
 
 struct view {
 	const volatile uint8_t *base;
 	uint64_t size;
 	int json;
+	int hw;                 /* the CPU's CRC-32C instruction */
 	int problems;           /* inconsistencies found */
 	char why[256];          /* the first, for the text summary */
 };
@@ -155,8 +158,95 @@ static uint64_t slot_off(unsigned s)
 	return IPM_LINE + (uint64_t)s * IPM_LINE;
 }
 
+/*
+ * Slot s's published counters (docs/mailbox-layout.md, "Slot table"): 1
+ * with *st, 0 none published, -EBADMSG the check fails. The owner
+ * rewrites them every 250 ms: a read torn by that is read again.
+ */
+static int read_counters(const struct view *v, unsigned s, uint64_t owner,
+			 struct ipmc_slot_stats *st)
+{
+	uint64_t o = slot_off(s) + offsetof(struct ipm_slot, stats);
+	uint64_t w[IPMC_STATS_WORDS];
+	int rc = 0;
+
+	for (int tries = 0; tries < 3; tries++) {
+		for (unsigned i = 0; i < IPMC_STATS_WORDS; i++)
+			w[i] = rd64(v, o + 8 * i);
+		rc = ipmc_stats_read(w, owner, s, st, v->hw);
+		if (rc >= 0)
+			break;
+	}
+	return rc;
+}
+
+static const char *counters_state(int rc)
+{
+	return rc > 0 ? "published" : rc == 0 ? "absent" : "bad_check";
+}
+
+static void json_counters(int rc, const struct ipmc_slot_stats *st)
+{
+	printf(",\"counters\":{\"state\":\"%s\"", counters_state(rc));
+	if (rc > 0)
+		printf(",\"delivered\":%u,\"lost\":%u,\"corrupt\":%u,"
+		       "\"replayed\":%u,\"withdrawn\":%u,\"foreign\":%u,"
+		       "\"dropped\":%u,\"send_withdrawn\":%u",
+		       st->delivered, st->lost, st->corrupt, st->replayed,
+		       st->withdrawn, st->foreign, st->dropped,
+		       st->send_withdrawn);
+	printf("}");
+}
+
+/* A counter, with '+' when it stands at its field's maximum (saturated). */
+static void text_count(int width, uint32_t n, uint32_t max)
+{
+	char b[16];
+
+	snprintf(b, sizeof(b), "%u%s", n, n == max ? "+" : "");
+	printf(" %*s", width, b);
+}
+
+/* The counters each owner published in its slot line, as read. */
+struct counters {
+	uint64_t owner;
+	int rc;
+	struct ipmc_slot_stats st;
+};
+
+static void print_counters(const struct hdr *h, const struct counters *c)
+{
+	printf("\nSLOT PEER COUNTERS  DELIVERED       LOST    CORRUPT   "
+	       "REPLAYED  WITHDRAWN    FOREIGN DROPPED SEND_WDRN\n");
+	for (unsigned s = 0; s < h->slots; s++) {
+		const struct ipmc_slot_stats *st = &c[s].st;
+		int rc = c[s].rc;
+
+		if (!c[s].owner)
+			continue;
+		printf("%4u %4d %-9s", s, ipm_token_id(c[s].owner), rc > 0 ? "published" :
+		       rc == 0 ? "absent" : "bad check");
+		if (rc <= 0) {
+			printf(rc == 0 ? "  (none: a peer of an older "
+			       "build)\n" : "  (garbage, or a previous "
+			       "owner's)\n");
+			continue;
+		}
+		text_count(10, st->delivered, UINT32_MAX);
+		text_count(10, st->lost, UINT32_MAX);
+		text_count(10, st->corrupt, UINT32_MAX);
+		text_count(10, st->replayed, UINT32_MAX);
+		text_count(10, st->withdrawn, UINT32_MAX);
+		text_count(10, st->foreign, UINT32_MAX);
+		text_count(7, st->dropped, UINT16_MAX);
+		text_count(9, st->send_withdrawn, UINT16_MAX);
+		printf("\n");
+	}
+}
+
 static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
 {
+	struct counters c[IPM_MAX_SLOTS] = { { 0 } };
 	uint64_t hb0[IPM_MAX_SLOTS];
 	int64_t t0 = mono_ms(), waited = 0;
 
@@ -181,6 +271,7 @@ static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
 		uint64_t hb = rd64(v, o + offsetof(struct ipm_slot, heartbeat));
 		uint64_t bye = rd64(v, o + offsetof(struct ipm_slot, bye));
 		int id = owner ? ipm_token_id(owner) : -1;
+		struct counters *ci = &c[s];
 		char age[64], idtext[16];
 
 		if (!owner)
@@ -198,14 +289,25 @@ static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
 		if (owner && id < 0)
 			problem(v, "slot %u: owner 0x%" PRIx64 " names no peer",
 				s, owner);
+		ci->owner = owner;
+		if (owner)
+			ci->rc = read_counters(v, s, owner, &ci->st);
+		if (owner && ci->rc < 0)
+			problem(v, "slot %u: its counters fail their check "
+				"(garbage, or a previous owner's)", s);
 		if (v->json) {
 			printf("%s{\"slot\":%u,\"owner\":\"0x%" PRIx64 "\","
 			       "\"peer\":%d,\"sleeping\":%u,\"wants_ack\":%u,"
 			       "\"heartbeat\":%" PRIu64 ",\"heartbeat_moved\":"
-			       "%s,\"bye\":\"0x%" PRIx64 "\"}", s ? "," : "",
+			       "%s,\"bye\":\"0x%" PRIx64 "\"", s ? "," : "",
 			       s, owner, id, sl, wa, hb,
 			       !owner || !waited ? "null" :
 			       hb != hb0[s] ? "true" : "false", bye);
+			if (owner)
+				json_counters(ci->rc, &ci->st);
+			else
+				printf(",\"counters\":null");
+			printf("}");
 			continue;
 		}
 		if (!owner) {
@@ -219,6 +321,82 @@ static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
 	}
 	if (v->json)
 		printf("]");
+	else
+		print_counters(h, c);
+}
+
+/* The records pending in a queue, as the viewer finds them. */
+struct walk {
+	uint64_t valid;     /* published or claimed, their checksum verifies */
+	uint64_t invalid;   /* a bad structure or checksum, or a scribbled stamp */
+	uint64_t withdrawn; /* their sender withdrew them */
+	uint64_t unwalked;  /* bytes past where the walk had to stop */
+};
+
+/* At most this many records per queue: bounded work whatever it holds. */
+#define WALK_MAX 65536
+
+/*
+ * Walk the records from tail to head (both checked: head - tail <= cap,
+ * multiples of 64) as a receiver would (docs/mailbox-layout.md,
+ * "Receiving"), summing each payload where it is. Every record's span is
+ * checked against the ring before it is read. A stamp or header that
+ * makes no sense ends the walk: what follows cannot be found.
+ */
+static void walk_queue(const struct view *v, const struct hdr *h,
+		       uint64_t ring, uint64_t tail, uint64_t head,
+		       struct walk *w)
+{
+	const uint64_t cap = h->cap;
+	uint64_t i = tail;
+	int stuck = 0;
+
+	*w = (struct walk){ 0 };
+	for (unsigned n = 0; i < head && n < WALK_MAX; n++) {
+		uint64_t off = i % cap, end, idx, need;
+		unsigned st;
+		struct ipm_rec r;
+
+		/* off is a line inside the ring: the header fits. */
+		end = rd64(v, ring + off);
+		r.type = rd32(v, ring + off + offsetof(struct ipm_rec, type));
+		r.len = rd32(v, ring + off + offsetof(struct ipm_rec, len));
+		r.src = rd64(v, ring + off + offsetof(struct ipm_rec, src));
+		r.dst = rd64(v, ring + off + offsetof(struct ipm_rec, dst));
+		r.seq = rd64(v, ring + off + offsetof(struct ipm_rec, seq));
+		r.flags = rd32(v, ring + off + offsetof(struct ipm_rec, flags));
+		r.sum = rd32(v, ring + off + offsetof(struct ipm_rec, sum));
+		st = (unsigned)(end & IPM_ST_MASK);
+		idx = end & ~IPM_ST_MASK;
+		need = idx - i;
+		if (st < IPM_ST_PUBLISHED || st > IPM_ST_WITHDRAWN ||
+		    need - 1 >= cap || idx > head) {
+			stuck = 1;
+			break;
+		}
+		if (r.type == IPM_REC_WRAP && off != 0 && need == cap - off) {
+			i = idx;
+			continue;
+		}
+		if (r.type != IPM_REC_MSG || r.len > cap ||
+		    need != ipm_rec_size(r.len) || off + need > cap) {
+			stuck = 1;
+			break;
+		}
+		i = idx;
+		if (st == IPM_ST_WITHDRAWN)
+			w->withdrawn++;
+		else if (h->flags & IPM_HDR_UNCHECKED ||
+			 ipm_sum_rec(NULL, (const void *)(v->base + ring +
+				     off + IPM_REC_HDR), r.len, idx,
+				     (const uint8_t *)&r + IPM_REC_SUMMED_OFF,
+				     v->hw) == r.sum)
+			w->valid++;
+		else
+			w->invalid++;
+	}
+	w->unwalked = head - i;
+	w->invalid += stuck; /* the record (or stamp) it stopped at */
 }
 
 /* Each pair's queue: depth = head - tail, if head and tail make sense. */
@@ -229,14 +407,16 @@ static void print_queues(struct view *v, const struct hdr *h)
 	if (v->json)
 		printf(",\"queues\":[");
 	else
-		printf("\nFROM   TO %12s %12s %8s %18s %18s %10s %s\n", "HEAD",
-		       "TAIL", "DEPTH", "PRODUCER", "CONSUMER", "ACK_SEQ",
-		       "STATE");
+		printf("\nFROM   TO %12s %12s %8s %18s %18s %10s %-14s %s\n",
+		       "HEAD", "TAIL", "DEPTH", "PRODUCER", "CONSUMER",
+		       "ACK_SEQ", "OK/BAD/WDRN", "STATE");
 	for (unsigned from = 0; from < h->slots; from++) {
 		for (unsigned to = 0; to < h->slots; to++) {
 			uint64_t o, head, tail, pgen, cgen, ack, depth;
 			const char *state;
-			char dtext[24];
+			char dtext[24], rtext[64];
+			struct walk w;
+			int walked = 0;
 
 			if (from == to)
 				continue;
@@ -257,6 +437,15 @@ static void print_queues(struct view *v, const struct hdr *h)
 					h->cap);
 			} else {
 				state = depth ? "pending" : "empty";
+				walked = 1;
+				walk_queue(v, h, o + IPM_QUEUE_CTL, tail, head,
+					   &w);
+				if (w.invalid)
+					problem(v, "queue %u->%u: %" PRIu64
+						" pending %s fail their "
+						"checks", from, to, w.invalid,
+						w.invalid == 1 ? "record" :
+						"records");
 			}
 			if (v->json) {
 				printf("%s{\"from\":%u,\"to\":%u,\"head\":%"
@@ -264,22 +453,40 @@ static void print_queues(struct view *v, const struct hdr *h)
 				       "\"depth\":%" PRIu64 ",\"producer\":"
 				       "\"0x%" PRIx64 "\",\"consumer\":\"0x%"
 				       PRIx64 "\",\"ack_seq\":%" PRIu64 ","
-				       "\"state\":\"%s\"}", first ? "" : ",",
+				       "\"state\":\"%s\"", first ? "" : ",",
 				       from, to, head, tail,
-				       strcmp(state, "garbage") ? depth : 0,
+				       walked ? depth : 0,
 				       pgen, cgen, ack & 0xffffffffu, state);
+				if (walked)
+					printf(",\"records\":{\"valid\":%"
+					       PRIu64 ",\"invalid\":%" PRIu64
+					       ",\"withdrawn\":%" PRIu64
+					       ",\"unwalked_bytes\":%" PRIu64
+					       "}}", w.valid, w.invalid,
+					       w.withdrawn, w.unwalked);
+				else
+					printf(",\"records\":null}");
 				first = 0;
 				continue;
 			}
-			if (strcmp(state, "garbage"))
+			if (walked) {
 				snprintf(dtext, sizeof(dtext), "%" PRIu64,
 					 depth);
-			else
+				snprintf(rtext, sizeof(rtext), "%" PRIu64
+					 "/%" PRIu64 "/%" PRIu64, w.valid,
+					 w.invalid, w.withdrawn);
+			} else {
 				snprintf(dtext, sizeof(dtext), "?");
+				snprintf(rtext, sizeof(rtext), "?");
+			}
 			printf("%4u %4u %12" PRIu64 " %12" PRIu64 " %8s "
 			       "0x%016" PRIx64 " 0x%016" PRIx64 " %10" PRIu64
-			       " %s\n", from, to, head, tail, dtext, pgen,
-			       cgen, ack & 0xffffffffu, state);
+			       " %-14s %s", from, to, head, tail, dtext, pgen,
+			       cgen, ack & 0xffffffffu, rtext, state);
+			if (walked && w.unwalked)
+				printf(" (%" PRIu64 " bytes unreadable)",
+				       w.unwalked);
+			printf("\n");
 		}
 	}
 	if (v->json)
@@ -299,7 +506,7 @@ int mailbox_show(const char *prog, int fd, const char *source, int json,
 		 int interval_ms)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus };
-	struct view v = { .json = json };
+	struct view v = { .json = json, .hw = ipm_sum_hw() };
 	struct stat st;
 	struct hdr h;
 	void *map;
