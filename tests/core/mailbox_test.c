@@ -8,7 +8,7 @@
  * count (item 9), sends and loans both ways, a blocking send acked, a
  * blocking send withdrawn at its deadline (never delivered after), the
  * receiver gone (presence, goodbye, stopped heartbeat), sleeping and
- * doorbells.
+ * doorbells, the counters each peer publishes in its slot line.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 
 #include "core_errno.h"
 #include "ipmc.h"
+#include "sum.h"
 
 #include "testutil.h"
 
@@ -442,6 +443,101 @@ static void test_sleep(void)
 	w_free(&w);
 }
 
+/* The words slot s of the region holds for its published counters. */
+static void stats_words(struct world *w, unsigned s, uint64_t out[4])
+{
+	memcpy(out, w->mem + 64 + 64 * s + 32, 4 * 8);
+}
+
+/*
+ * Each peer's counters land in its slot line at its heartbeat (not at
+ * each message), checked over its token and slot: a scribbled word fails
+ * the check and heals at the next heartbeat; a close clears them.
+ */
+static void test_published(void)
+{
+	static struct world w;
+	struct ipmc *rx;
+	struct ipmc_slot_stats st;
+	struct ipmc_tx *tx;
+	uint64_t words[4];
+	unsigned s;
+
+	w_init(&w, 1);
+	CHECK(w_open(&w, 0, 2, 0, 0) == 0 && w_open(&w, 1, 2, 0, 0) == 0,
+	      "open");
+	rx = &w.p[1].mb;
+	s = rx->me;
+	tx = &w.p[0].mb.peer[s].tx;
+	stats_words(&w, s, words);
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == 1 &&
+	      st.delivered == 0 && st.corrupt == 0, "published at open");
+	for (uint32_t k = 1; k <= 5; k++)
+		CHECK(send_k(&w, 0, 1, 100, k, 0) == 0, "send %u", k);
+	/* #6's payload scribbled: corrupt; #7 then shows a gap: lost. */
+	CHECK(send_k(&w, 0, 1, 100, 6, 0) == 0, "send 6");
+	tx->ring[(tx->head - ipmc_rec_size(100)) % tx->cap +
+		 IPMC_REC_HDR + 50] ^= 1;
+	CHECK(send_k(&w, 0, 1, 100, 7, 0) == 0, "send 7");
+	CHECK(deliver(&w.p[1], 100) == 6, "6 delivered");
+	CHECK(rx->stats.delivered == 6 && rx->stats.corrupt == 1 &&
+	      rx->stats.lost == 1, "counted");
+	/* Not yet: the heartbeat publishes them. */
+	stats_words(&w, s, words);
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == 1 &&
+	      st.delivered == 0, "published before the heartbeat");
+	w.now += 250;
+	ipmc_heartbeat(rx, 0);
+	stats_words(&w, s, words);
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == 1,
+	      "not published");
+	CHECK(st.delivered == 6 && st.corrupt == 1 && st.lost == 1 &&
+	      !st.replayed && !st.withdrawn && !st.foreign && !st.dropped &&
+	      !st.send_withdrawn, "published %u delivered, %u corrupt, %u "
+	      "lost", st.delivered, st.corrupt, st.lost);
+	/* Both check implementations agree; bound to token and slot. */
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, ipm_sum_hw()) == 1,
+	      "the CPU's check");
+	CHECK(ipmc_stats_read(words, w.p[0].mb.token, s, &st, 0) == -EBADMSG,
+	      "another owner's token passes");
+	CHECK(ipmc_stats_read(words, rx->token, !s, &st, 0) == -EBADMSG,
+	      "another slot passes");
+	memset(words, 0, sizeof(words));
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == 0,
+	      "zero: not published");
+	/* Any single bit of the line's four words flipped fails. */
+	for (unsigned bit = 0; bit < 256; bit++) {
+		stats_words(&w, s, words);
+		words[bit / 64] ^= UINT64_C(1) << bit % 64;
+		CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == -EBADMSG,
+		      "bit %u flipped passes", bit);
+	}
+	/* Scribbled in the region: healed at the next heartbeat. */
+	w.mem[64 + 64 * s + 40] ^= 0x55;
+	stats_words(&w, s, words);
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == -EBADMSG,
+	      "scribbled passes");
+	w.now += 250;
+	ipmc_heartbeat(rx, 0);
+	stats_words(&w, s, words);
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == 1 &&
+	      st.delivered == 6, "not healed");
+	/* Saturated, not wrapped. */
+	rx->stats.delivered = UINT64_C(1) << 40;
+	rx->stats.dropped = 70000;
+	ipmc_tick(rx);
+	stats_words(&w, s, words);
+	CHECK(ipmc_stats_read(words, rx->token, s, &st, 0) == 1 &&
+	      st.delivered == UINT32_MAX && st.dropped == UINT16_MAX &&
+	      st.corrupt == 1, "saturation");
+	ipmc_close(rx);
+	stats_words(&w, s, words);
+	CHECK(!(words[0] | words[1] | words[2] | words[3]),
+	      "counters left behind at close");
+	ipmc_close(&w.p[0].mb);
+	w_free(&w);
+}
+
 int main(void)
 {
 	test_header();
@@ -451,6 +547,7 @@ int main(void)
 	test_blocking();
 	test_gone();
 	test_sleep();
+	test_published();
 	printf("mailbox_test: ok\n");
 	return 0;
 }
