@@ -442,10 +442,10 @@ static void print_queues(struct view *v, const struct hdr *h)
 					   &w);
 				if (w.invalid)
 					problem(v, "queue %u->%u: %" PRIu64
-						" pending %s fail their "
-						"checks", from, to, w.invalid,
-						w.invalid == 1 ? "record" :
-						"records");
+						" pending %s", from, to,
+						w.invalid, w.invalid == 1 ?
+						"record fails its checks" :
+						"records fail their checks");
 			}
 			if (v->json) {
 				printf("%s{\"from\":%u,\"to\":%u,\"head\":%"
