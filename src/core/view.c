@@ -201,13 +201,13 @@ static uint16_t sat16(uint64_t v)
 static uint32_t stats_check(const uint64_t w[IPMC_STATS_WORDS],
 			    uint64_t token, unsigned slot, int hw)
 {
-	const uint64_t in[6] = { w[0], w[1], w[2], (uint32_t)w[3], token,
-				 slot };
-	uint8_t b[sizeof(in)];
+	uint64_t in[6] = { w[0], w[1], w[2], (uint32_t)w[3], token, slot };
 
-	for (unsigned i = 0; i < sizeof(b); i++)
-		b[i] = (uint8_t)(in[i / 8] >> (i % 8 * 8)); /* little-endian */
-	return ~ipm_crc32c(0xffffffffu, b, sizeof(b), hw);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (unsigned i = 0; i < 6; i++)
+		in[i] = __builtin_bswap64(in[i]); /* summed little-endian */
+#endif
+	return ~ipm_crc32c(0xffffffffu, in, sizeof(in), hw);
 }
 
 void ipmc_stats_words(uint64_t w[IPMC_STATS_WORDS],
