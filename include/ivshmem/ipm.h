@@ -88,7 +88,17 @@ struct ipm_stats {
  * Receive callback. Mailbox mode: 'data' points at the payload, valid until
  * the message is completed: a private copy whose checksum was verified
  * (with cfg.unchecked, the bytes in shared memory, which a misbehaving
- * sender could change meanwhile). Doorbell mode: id 0, data NULL, size 0.
+ * sender could change meanwhile); never NULL for a message, even an empty
+ * one. Doorbell mode: id 0, data NULL, size 0.
+ *
+ * A doorbell in mailbox mode: a ring of our vector 0 that brought no
+ * message is a doorbell-only peer's (Zephyr's ipm_ivshmem, QEMU's
+ * ivshmem-client, doorbell mode) and comes as doorbell mode gives it: id 0,
+ * data NULL, size 0. Rings within 200 ms of the mailbox's own (an ack of a
+ * send of ours, a wake-up for a message already taken) are taken as the
+ * mailbox's and not passed on, as in the Zephyr driver; a doorbell that
+ * coincides with a message is that message's. Doorbells are not counted
+ * in ipm_stats(), and need no ipm_complete().
  */
 typedef void (*ipm_callback_t)(struct ipm *ipm, void *user_data, uint32_t id,
 			       const volatile void *data, size_t size);
@@ -100,7 +110,9 @@ int ipm_open(struct ipm **out, struct ivshm_transport *t,
 void ipm_close(struct ipm *ipm);
 
 /*
- * Send to peer 'id'. Mailbox mode:
+ * Send to peer 'id'. Mailbox mode (an empty send, size 0, to a peer that
+ * holds no mailbox slot rings its vector 0 as doorbell mode does; to a
+ * mailbox peer it is an empty message, as any other):
  * wait == 0: 0 once the message is queued (the receiver may still lose
  *            it to a scribbler: its ipm_stats() counts it as lost).
  * wait != 0: 0 only once the receiver delivered that very message to its

@@ -19,6 +19,32 @@
 /* Sleeps are re-checked this often (a peer clearing our flags costs
  * latency, never a hang): the front's periodic tick, which ends them. */
 #define MBOX_RECHECK_MS IPM_TICK_MS
+/*
+ * A vector-0 ring that brings no message is a bare doorbell: a
+ * doorbell-only peer's (Zephyr's ipm_ivshmem, QEMU's ivshmem-client,
+ * doorbell mode), delivered as doorbell mode delivers it (id 0, data
+ * NULL, size 0). Unless it may be the mailbox's own: the ack of a send
+ * of ours, the wake-up for a message we had already taken. Those come
+ * within this many ms of what caused them (the Zephyr driver and the
+ * bare-metal guest decide the same way). Our own priming ring is known
+ * exactly (self_rung, and its count in mb_ack).
+ */
+#define CALM_MS 200
+
+/* The mailbox did something that may ring us: no clock on this path. */
+static inline void stir(struct mbox *mb)
+{
+	mb->stirred = 1;
+}
+
+/* Before a sleep, and before deciding about a ring: stamp the stir. */
+static void calm_stamp(struct mbox *mb)
+{
+	if (!mb->stirred)
+		return;
+	mb->stirred = 0;
+	mb->calm_at = ipm_now_ms() + CALM_MS;
+}
 
 static void peer_left(struct ipm *ipm, int peer)
 {
@@ -81,8 +107,10 @@ static unsigned op_sleep_how(void *ctx)
 	if (!ipm->t->ops->nudge || !mb->edge)
 		return IPMC_SLEEP_RING;
 	if (!mb->primed &&
-	    ipm->t->ops->ring(ipm->t, ipm->t->id, MBOX_VECTOR) == 0)
+	    ipm->t->ops->ring(ipm->t, ipm->t->id, MBOX_VECTOR) == 0) {
 		mb->primed = 1;
+		mb->self_rung = 1; /* the wake-up it gives is ours */
+	}
 	return mb->primed ? IPMC_SLEEP_NUDGE : IPMC_SLEEP_RING;
 }
 
@@ -117,6 +145,9 @@ static int op_wait(void *ctx, int timeout_ms)
 	struct ipm *ipm = ctx;
 	int rc = wait_doorbell(ipm, timeout_ms);
 
+	/* A ring meanwhile is taken as the ack's, and so is one soon. */
+	mbox_of(ipm)->calm_at = ipm_now_ms() + CALM_MS;
+	mbox_of(ipm)->self_rung = 0;
 	ipm_drain_presence(ipm, peer_left);
 	return rc;
 }
@@ -156,6 +187,7 @@ static int mb_open(struct ipm *ipm)
 		.sleep_how = op_sleep_how,
 	};
 	mb->edge = 1; /* until a wait says it is not */
+	mb->calm_at = ipm_now_ms() + CALM_MS; /* joining: peers may ring */
 	ipm->priv = mb; /* presence news during the join reach the core */
 	rc = ipmc_open(&mb->c, ipm->t->mem, ipm->t->size, ipm->t->id, &cfg,
 		       &mb->ops);
@@ -185,12 +217,49 @@ static void mb_close(struct ipm *ipm)
 	free(mb);
 }
 
+/* Whether peer id held a mailbox slot and left it (its goodbye, news). */
+static int left_mailbox(const struct ipmc *c, int id)
+{
+	for (unsigned s = 0; s < c->g.slots; s++)
+		if (c->peer[s].dead && ipmc_token_id(c->peer[s].dead) == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * An empty send to a peer holding no mailbox slot: its vector 0, as
+ * doorbell mode rings it (a doorbell-only peer's callback fires). Not to
+ * a mailbox peer that left: that send failed (-ENOTCONN) as any other.
+ */
+static int ring_bare(struct ipm *ipm, int id)
+{
+	struct ivshm_transport *t = ipm->t;
+	int rc;
+
+	if (left_mailbox(&mbox_of(ipm)->c, id))
+		return -ENOTCONN;
+	/* A ring is a system call anyway: keep joins and leaves exact. */
+	ipm->presence_due = 1;
+	ipm_drain_presence(ipm, peer_left);
+	if (t->ops->peer_live(t, id) == 0)
+		return -ENOTCONN;
+	rc = t->ops->ring(t, id, MBOX_VECTOR);
+	return rc == -ENOENT ? -ENOTCONN : rc;
+}
+
 static int mb_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 		   size_t size)
 {
+	struct mbox *mb = mbox_of(ipm);
+	int rc;
+
 	ipm_drain_presence(ipm, peer_left);
-	return ipmc_send(&mbox_of(ipm)->c, (int)id, data, (uint32_t)size,
-			 wait);
+	if (size)
+		stir(mb); /* its receiver may ring us: an ack, a kick */
+	rc = ipmc_send(&mb->c, (int)id, data, (uint32_t)size, wait);
+	if (rc == -ENOTCONN && size == 0)
+		rc = ring_bare(ipm, (int)id);
+	return rc;
 }
 
 static int mb_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
@@ -217,6 +286,7 @@ static int mb_loan_commit(struct ipm *ipm)
 	if (!mb->loaned)
 		return -EINVAL;
 	mb->loaned = 0;
+	stir(mb);
 	return ipmc_loan_commit(&mb->c, &mb->loan);
 }
 
@@ -262,6 +332,18 @@ static int mb_process(struct ipm *ipm)
 			ipmc_complete(&mb->c);
 		if (mb->c.held)
 			break;
+	}
+	if (n) {
+		mb->rung = 0; /* the ring was theirs */
+		stir(mb);     /* theirs may still be on the way */
+	} else if (mb->rung) {
+		mb->rung = 0;
+		calm_stamp(mb);
+		if (ipm_now_ms() >= mb->calm_at) {
+			if (ipm->cb)
+				ipm->cb(ipm, ipm->user_data, 0, NULL, 0);
+			n = 1;
+		}
 	}
 	return n;
 }
@@ -311,8 +393,14 @@ static int mb_wait(struct ipm *ipm, int timeout_ms)
 		ipmc_awake(&mb->c);
 		return 1;
 	}
+	calm_stamp(mb);
 	rc = wait_doorbell(ipm, timeout_ms);
 	ipmc_awake(&mb->c);
+	/* The wake-up of our priming ring is ours (one at the same moment
+	 * merges into it: that doorbell is lost). */
+	if (rc > 0 && (rc & IPM_READY_VECTOR) && !mb->self_rung)
+		mb->rung = 1;
+	mb->self_rung = 0;
 	return rc;
 }
 
@@ -333,10 +421,13 @@ static int mb_peers(struct ipm *ipm, int *ids, int max)
  */
 static int mb_idle(struct ipm *ipm)
 {
+	struct mbox *mb = mbox_of(ipm);
+
 	if (!can_deliver(ipm))
 		return 0;
+	calm_stamp(mb);
 	/* The caller's wait is its own (level-triggered): a ring. */
-	return ipmc_idle(&mbox_of(ipm)->c, IPMC_SLEEP_RING);
+	return ipmc_idle(&mb->c, IPMC_SLEEP_RING);
 }
 
 static void mb_ack(struct ipm *ipm)
@@ -347,7 +438,9 @@ static void mb_ack(struct ipm *ipm)
 	 * the heads costs nothing then, nor does the clock the heartbeat
 	 * needs (ipm_process's own look at it is a busy poller's). */
 	mb->c.heads_due = 1;
-	ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+	/* More than our own priming ring: somebody rang us. */
+	if (ipm->t->ops->ack(ipm->t, MBOX_VECTOR) > mb->primed)
+		mb->rung = 1;
 	mb->primed = 0; /* the counter is 0 now: nudges would not wake us */
 	ipmc_heartbeat(&mb->c, 0);
 }

@@ -23,6 +23,15 @@ struct mbox {
 	 * nudge us (IPMC_SLEEP_NUDGE).
 	 */
 	int edge, primed;
+	/*
+	 * Bare doorbells (mailbox.c, CALM_MS): our vector 0 was rung since
+	 * the last look; the mailbox did something that may ring us
+	 * (stamped into calm_at at the next sleep, which reads the clock
+	 * anyway); until when a ring may be the mailbox's own.
+	 */
+	int rung, stirred;
+	int self_rung; /* we primed: the next wake-up is our own ring's */
+	long long calm_at;
 };
 
 static inline struct mbox *mbox_of(const struct ipm *ipm)

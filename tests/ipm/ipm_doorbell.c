@@ -5,7 +5,10 @@
  * disabled means no callback (the notification stays pending). Then
  * doorbell and mailbox peers on one server and region: doorbells rung at
  * mailbox peers in the middle of their traffic, and by them at a doorbell
- * peer, break nothing; a mailbox send to a doorbell peer is -ENOTCONN.
+ * peer, break nothing; a mailbox peer's empty send to a doorbell peer rings
+ * it, one with data is -ENOTCONN; a doorbell peer's ring reaches a mailbox
+ * peer's callback as a doorbell (id 0, data NULL, size 0) once its traffic
+ * has calmed down.
  */
 #include <errno.h>
 #include <string.h>
@@ -160,6 +163,8 @@ static int mailbox_peer(void *arg)
 		.deadline_ms = 60000, .seed = (uint64_t)m->k + 7,
 	};
 	struct it_recv r;
+	long long deadline;
+	uint64_t before;
 	int db, rc;
 
 	it_recv_init(&r, it_id(ipm), (size_t)ipm_max_data_size_get(ipm), 1);
@@ -169,10 +174,16 @@ static int mailbox_peer(void *arg)
 	db = it_get_int(m->from_parent[0], 10000);
 	f.wait[0] = m->k == 0;
 
-	/* A doorbell peer has no mailbox: -ENOTCONN, and it is not listed. */
-	rc = ipm_send(ipm, 0, (uint32_t)db, NULL, 0);
+	/*
+	 * A doorbell peer has no mailbox: a payload is -ENOTCONN, an empty
+	 * send rings its vector 0 (its callback fires), it is not listed.
+	 */
+	rc = ipm_send(ipm, 0, (uint32_t)db, "x", 1);
 	IT_CHECK(rc == -ENOTCONN, "mailbox send to doorbell peer %d: %d", db,
 		 rc);
+	rc = ipm_send(ipm, 1, (uint32_t)db, NULL, 0);
+	IT_CHECK(rc == 0, "empty mailbox send to doorbell peer %d: %s", db,
+		 strerror(-rc));
 	{
 		int ids[4], n = ipm_peers(ipm, ids, 4);
 
@@ -188,11 +199,20 @@ static int mailbox_peer(void *arg)
 	it_flow_run(ipm, &r, &f);
 	IT_CHECK(it_recv_got(&r, f.dst[0]) == MIXED_MSGS, "got %llu",
 		 (unsigned long long)it_recv_got(&r, f.dst[0]));
+	/* The parent rings us until we say 2: a doorbell now traffic ended. */
+	before = r.doorbells;
+	deadline = tu_now_ns() + 10000000000LL;
+	while (r.doorbells == before) {
+		IT_CHECK(ipm_poll(ipm, 50) >= 0, "ipm_poll");
+		IT_CHECK(tu_now_ns() < deadline, "no doorbell from peer %d "
+			 "within 10 s of the traffic's end", db);
+	}
 	rc = t->ops->ring(t, db, 0);
 	IT_CHECK(rc == 0, "ringing doorbell peer %d: %s", db, strerror(-rc));
 	it_log("mailbox peer %d: %llu sent, %llu received intact, "
-	       "-EBUSY %llu times", it_id(ipm), (unsigned long long)f.sent,
-	       (unsigned long long)r.total, (unsigned long long)f.busy);
+	       "-EBUSY %llu times, %llu doorbells", it_id(ipm),
+	       (unsigned long long)f.sent, (unsigned long long)r.total,
+	       (unsigned long long)f.busy, (unsigned long long)r.doorbells);
 	it_put_int(m->to_parent[1], 2);
 	it_get_int(m->from_parent[0], 30000);
 	ipm_close(ipm);
@@ -224,7 +244,7 @@ static void mixed_modes(void)
 	for (int k = 0; k < 2; k++)
 		IT_CHECK(it_get_int(m[k].to_parent[0], 10000) == 1, "peer %d",
 			 k);
-	/* Both rang us once. */
+	/* Both rang us: an empty ipm_send, then through the transport. */
 	wait_calls(db, &c, 1);
 	calls = c.calls;
 

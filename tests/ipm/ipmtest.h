@@ -121,6 +121,7 @@ struct it_recv {
 	uint64_t next[IT_MAX_SRC];
 	uint64_t got[IT_MAX_SRC];
 	uint64_t total, bad, gaps, bytes;
+	uint64_t doorbells;  /* bare doorbells (data NULL): not messages */
 	uint8_t *buf;        /* at least the largest message */
 };
 

@@ -65,16 +65,22 @@ static void on_message(struct ipm *ipm, void *user, uint32_t id,
 		return;
 	}
 	if (sh->pong) {
-		/* Copy out, then answer: doorbell rings, mailbox echoes. */
+		/*
+		 * Copy out, then answer: a message is echoed to its sender,
+		 * a doorbell (data NULL, in either mode) rings PEER.
+		 */
 		for (size_t i = 0; i < size && i < PING_MAX; i++)
 			sh->echo[i] = (char)p[i];
-		ipm_send(ipm, 0, sh->mode == IPM_MODE_MAILBOX ? id :
-			 sh->pong_peer, sh->echo,
+		ipm_send(ipm, 0, data ? id : sh->pong_peer, sh->echo,
 			 size < PING_MAX ? size : PING_MAX);
 		return;
 	}
 	if (size == 0) {
-		/* The sample's line, in both modes. */
+		/*
+		 * The sample's line, in both modes: a doorbell (data NULL;
+		 * in mailbox mode a ring that brought no message) or a
+		 * mailbox peer's empty message (its ivshmem_ipm_send).
+		 */
 		printf("Received IPM notification over IVSHMEM\n");
 		fflush(stdout);
 		return;
@@ -319,9 +325,9 @@ static void help(void)
 	       "                         N round trips to PEER (default %d),\n"
 	       "                         which must run 'pong'; prints times,\n"
 	       "                         with 'samples' each one in ns too\n"
-	       "pong PEER|off            answer every arrival: doorbell mode\n"
-	       "                         rings PEER, mailbox mode echoes the\n"
-	       "                         payload to its sender\n"
+	       "pong PEER|off            answer every arrival: a doorbell rings\n"
+	       "                         PEER, a mailbox message is echoed to\n"
+	       "                         its sender\n"
 	       "help, quit\n", SHELL_WAIT_MAX_S, SHELL_PING_DEFAULT);
 }
 
