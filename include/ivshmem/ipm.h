@@ -65,6 +65,12 @@ struct ipm_config {
 	 * private copy of the bytes that were verified.
 	 */
 	int unchecked;
+	/*
+	 * Mailbox: also hand doorbell-only peers' rings to the callback, as
+	 * doorbell mode does (id 0, data NULL, size 0; see ipm_callback_t).
+	 * Default 0: a callback may take data as never NULL.
+	 */
+	int doorbells;
 };
 
 /*
@@ -91,8 +97,8 @@ struct ipm_stats {
  * sender could change meanwhile); never NULL for a message, even an empty
  * one. Doorbell mode: id 0, data NULL, size 0.
  *
- * A doorbell in mailbox mode: a ring of our vector 0 that brought no
- * message is a doorbell-only peer's (Zephyr's ipm_ivshmem, QEMU's
+ * A doorbell in mailbox mode (with cfg.doorbells): a ring of our vector 0
+ * that brought no message is a doorbell-only peer's (Zephyr's ipm_ivshmem, QEMU's
  * ivshmem-client, doorbell mode) and comes as doorbell mode gives it: id 0,
  * data NULL, size 0. Rings within 200 ms of the mailbox's own (an ack of a
  * send of ours, a wake-up for a message already taken) are taken as the

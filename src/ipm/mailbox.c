@@ -336,7 +336,7 @@ static int mb_process(struct ipm *ipm)
 	if (n) {
 		mb->rung = 0; /* the ring was theirs */
 		stir(mb);     /* theirs may still be on the way */
-	} else if (mb->rung) {
+	} else if (mb->rung && ipm->cfg.doorbells) {
 		mb->rung = 0;
 		calm_stamp(mb);
 		if (ipm_now_ms() >= mb->calm_at) {

@@ -468,7 +468,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *prog = cli_prog_name(argv[0], "ipm-shell");
-	struct ipm_config cfg = { .mode = IPM_MODE_DOORBELL };
+	/* Doorbells in mailbox mode too: the sample's line for them. */
+	struct ipm_config cfg = { .mode = IPM_MODE_DOORBELL, .doorbells = 1 };
 	const char *path = DEFAULT_SOCKET;
 	struct ivshm_transport *t;
 	struct shell sh = { .prog = prog };
