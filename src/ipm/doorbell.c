@@ -10,81 +10,85 @@
 
 #define DOORBELL_VECTOR 0
 
-static int db_open(struct ipm *ipm)
+struct doorbell {
+	struct ivshm_transport *t;
+	int pending; /* rung, not yet delivered (disabled meanwhile) */
+};
+
+static int db_open(void *priv, const struct ipm_env *env)
 {
-	return ipm->t->ops->vector_fd(ipm->t, DOORBELL_VECTOR) >= 0 ? 0 :
-									-ENOTSUP;
+	struct doorbell *db = priv;
+
+	db->t = env->t;
+	return db->t->ops->vector_fd(db->t, DOORBELL_VECTOR) >= 0 ? 0 :
+								    -ENOTSUP;
 }
 
-static void db_close(struct ipm *ipm)
+static void db_close(void *priv)
 {
-	(void)ipm;
+	(void)priv;
 }
 
-static int db_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+static int db_send(void *priv, int wait, uint32_t id, const void *data,
 		   size_t size)
 {
-	struct ivshm_transport *t = ipm->t;
+	struct ivshm_transport *t = ((struct doorbell *)priv)->t;
 	int rc;
 
-	/* As in Zephyr's driver, 'wait' has nothing to wait for. */
+	/* As in Zephyr's driver, 'wait' has nothing to wait for. The
+	 * front read the presence news first (news_per_send). */
 	(void)wait;
 	(void)data;
 	(void)size;
-	/* Ringing is a system call anyway: one more keeps joins and leaves
-	 * exact here, where the mailbox's fast path cannot afford it. */
-	ipm->presence_due = 1;
-	ipm_drain_presence(ipm, NULL);
 	if (t->ops->peer_live(t, (int)id) == 0)
 		return -ENOTCONN;
 	rc = t->ops->ring(t, (int)id, DOORBELL_VECTOR);
 	return rc == -ENOENT ? -ENOTCONN : rc;
 }
 
-static int db_max_data_size(const struct ipm *ipm)
+static int db_max_data_size(const void *priv)
 {
-	(void)ipm;
+	(void)priv;
 	return 0;
 }
 
-static void db_complete(struct ipm *ipm)
+/*
+ * Consume the eventfd even while disabled (or a level-triggered wait
+ * would spin) but keep the notification pending, as a masked interrupt is.
+ */
+static void db_hold(void *priv)
 {
-	(void)ipm;
+	struct doorbell *db = priv;
+
+	if (db->t->ops->ack(db->t, DOORBELL_VECTOR) > 0)
+		db->pending = 1;
 }
 
-static int db_process(struct ipm *ipm)
+static int db_next(void *priv, struct ipm_arrival *a)
 {
-	int rc = ipm_drain_presence(ipm, NULL), n;
+	struct doorbell *db = priv;
+	int n = db->t->ops->ack(db->t, DOORBELL_VECTOR);
 
-	if (rc < 0 && rc != -ENOTCONN)
-		return rc;
-	/*
-	 * Consume the eventfd even while disabled (or poll would spin) but
-	 * keep the notification pending, as a masked interrupt is.
-	 */
-	n = ipm->t->ops->ack(ipm->t, DOORBELL_VECTOR);
 	if (n < 0)
 		return n;
 	if (n > 0)
-		ipm->priv = ipm; /* pending */
-	if (!ipm->enabled || !ipm->priv)
+		db->pending = 1;
+	if (!db->pending)
 		return 0;
-	ipm->priv = NULL;
-	ipm->delivered++;
+	db->pending = 0;
 	/* Zephyr's driver calls back once per wake-up, whatever the count. */
-	if (ipm->cb)
-		ipm->cb(ipm, ipm->user_data, 0, NULL, 0);
+	*a = (struct ipm_arrival){ .id = 0, .data = NULL, .size = 0 };
 	return 1;
 }
 
-static int db_wait(struct ipm *ipm, int timeout_ms)
+static void db_complete(void *priv)
 {
-	return ipm_wait_fds(ipm, timeout_ms);
+	(void)priv;
 }
 
-static int db_peers(struct ipm *ipm, int *ids, int max)
+static int db_peers(void *priv, int *ids, int max)
 {
-	(void)ipm;
+	(void)priv;
 	(void)ids;
 	(void)max;
 	return -ENOTSUP;
@@ -92,12 +96,14 @@ static int db_peers(struct ipm *ipm, int *ids, int max)
 
 const struct ipm_backend_ops ipm_doorbell_ops = {
 	.name = "doorbell",
+	.priv_size = sizeof(struct doorbell),
+	.news_per_send = 1,
 	.open = db_open,
 	.close = db_close,
 	.send = db_send,
 	.max_data_size = db_max_data_size,
+	.next = db_next,
 	.complete = db_complete,
-	.process = db_process,
-	.wait = db_wait,
+	.hold = db_hold,
 	.peers = db_peers,
 };

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The IPM front: argument checks and dispatch to the mode's backend. */
+/*
+ * The IPM front: argument checks, presence news, waiting, timeouts and
+ * delivery to the callback, over the mode's backend's pure ops
+ * (backend.h). Only this file knows struct ipm.
+ */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,10 +19,101 @@
 
 #define DEFAULT_SEND_TIMEOUT_MS 5000
 #define IPM_POLL_MS 1
+/* Internal to ipm_wait_fds: its periodic tick (never returned). */
+#define IPM_READY_TICK     8
+/*
+ * The tick's period: a wait of at least this long ends at the next tick
+ * instead of by a timer of its own, so every sleep of ipm_poll lasts at
+ * most this long (a peer clearing our flags costs latency, never a hang).
+ */
+#define IPM_TICK_MS        100
+
+struct ipm {
+	const struct ipm_backend_ops *ops;
+	void *priv; /* the backend's state: ops->priv_size bytes after us */
+	struct ivshm_transport *t;
+	struct ipm_config cfg;
+	struct ipm_env env;
+	ipm_callback_t cb;
+	void *user_data;
+	int enabled;
+	int held; /* a message delivered, not completed */
+	/* Presence news may be waiting (the transport's fd was readable):
+	 * draining costs a system call, so only then. */
+	int presence_due;
+	int presence_gone; /* no more news will come: stop polling for it */
+	int max_size; /* ops->max_data_size, fixed once open */
+	uint64_t delivered; /* arrivals handed to the callback */
+	/*
+	 * ipm_wait_fds' epoll set, made on first use (-1: none yet, or it
+	 * could not be made: poll() then): vector 0 edge-triggered, so a
+	 * wake-up needs no read of the counter; the presence fd (ep_presence,
+	 * -1 once dropped) level-triggered.
+	 */
+	int epfd, ep_presence;
+	int tickfd; /* a periodic timer in that set: ep_tick_start() */
+};
+
+/* Where the backend's state starts, aligned for anything. */
+#define PRIV_OFFSET \
+	((sizeof(struct ipm) + _Alignof(max_align_t) - 1) & \
+	 ~(_Alignof(max_align_t) - 1))
+
+static int ipm_wait_fds(struct ipm *ipm, int timeout_ms);
+
+/* Drain the transport's presence news; each leave goes to the backend. */
+static int drain_presence_news(struct ipm *ipm)
+{
+	struct ivshm_transport *t = ipm->t;
+	int peer, what, rc, n = 0;
+
+	ipm->presence_due = 0;
+	while ((rc = t->ops->next_presence(t, &peer, &what)) == 1) {
+		if (what == IVSHM_PEER_LEFT && ipm->ops->peer_left)
+			ipm->ops->peer_left(ipm->priv, peer);
+		if (what == IVSHM_TRANSPORT_GONE)
+			ipm->presence_gone = 1;
+		n++;
+	}
+	if (rc == -ENOTCONN || rc == -ENOTSUP)
+		ipm->presence_gone = 1;
+	return rc < 0 && rc != -ENOTSUP ? rc : n;
+}
+
+/*
+ * The same if any news may be waiting (see presence_due): before every
+ * send and every look for messages, so the common case stays inline.
+ */
+static inline int drain_presence(struct ipm *ipm)
+{
+	if (!ipm->presence_due || ipm->presence_gone)
+		return 0;
+	return drain_presence_news(ipm);
+}
+
+/* ipm_env.news: a backend's blocking call wants the news now. */
+static void env_news(void *ctx)
+{
+	struct ipm *ipm = ctx;
+
+	ipm->presence_due = 1;
+	drain_presence(ipm);
+}
+
+/* ipm_env.wait: a backend's blocking call sleeps, then reads the news. */
+static int env_wait(void *ctx, int timeout_ms)
+{
+	struct ipm *ipm = ctx;
+	int rc = ipm_wait_fds(ipm, timeout_ms);
+
+	drain_presence(ipm);
+	return rc;
+}
 
 API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 		 const struct ipm_config *cfg)
 {
+	const struct ipm_backend_ops *ops;
 	struct ipm *ipm;
 	int rc;
 
@@ -26,26 +122,36 @@ API int ipm_open(struct ipm **out, struct ivshm_transport *t,
 		return -EINVAL;
 	if (cfg->mode != IPM_MODE_DOORBELL && cfg->mode != IPM_MODE_MAILBOX)
 		return -EINVAL;
-	ipm = calloc(1, sizeof(*ipm));
+	ops = cfg->mode == IPM_MODE_MAILBOX ? &ipm_mailbox_ops :
+					      &ipm_doorbell_ops;
+	/* One allocation: the backend's state after ours, aligned. */
+	ipm = calloc(1, PRIV_OFFSET + ops->priv_size);
 	if (!ipm)
 		return -ENOMEM;
+	ipm->ops = ops;
+	ipm->priv = (char *)ipm + PRIV_OFFSET;
 	ipm->t = t;
 	ipm->cfg = *cfg;
 	if (!ipm->cfg.send_timeout_ms)
 		ipm->cfg.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS;
+	ipm->env = (struct ipm_env){ .t = t, .cfg = &ipm->cfg, .ctx = ipm,
+				     .wait = env_wait, .news = env_news };
 	ipm->enabled = 1;
 	ipm->presence_due = 1;
 	ipm->epfd = -1;
 	ipm->ep_presence = -1;
 	ipm->tickfd = -1;
-	ipm->ops = cfg->mode == IPM_MODE_MAILBOX ? &ipm_mailbox_ops :
-						   &ipm_doorbell_ops;
-	rc = ipm->ops->open(ipm);
+	/* Presence news during the join reach the backend (peer_left). */
+	rc = ops->open(ipm->priv, &ipm->env);
 	if (rc < 0) {
+		if (ipm->epfd >= 0)
+			close(ipm->epfd);
+		if (ipm->tickfd >= 0)
+			close(ipm->tickfd);
 		free(ipm);
 		return rc;
 	}
-	ipm->max_size = ipm->ops->max_data_size(ipm);
+	ipm->max_size = ops->max_data_size(ipm->priv);
 	*out = ipm;
 	return 0;
 }
@@ -54,7 +160,7 @@ API void ipm_close(struct ipm *ipm)
 {
 	if (!ipm)
 		return;
-	ipm->ops->close(ipm);
+	ipm->ops->close(ipm->priv);
 	if (ipm->epfd >= 0)
 		close(ipm->epfd);
 	if (ipm->tickfd >= 0)
@@ -70,7 +176,10 @@ API int ipm_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
 		return -EINVAL;
 	if (size > (size_t)ipm->max_size)
 		return -EMSGSIZE;
-	return ipm->ops->send(ipm, wait, id, data, size);
+	if (ipm->ops->news_per_send)
+		ipm->presence_due = 1;
+	drain_presence(ipm);
+	return ipm->ops->send(ipm->priv, wait, id, data, size);
 }
 
 API int ipm_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
@@ -82,18 +191,20 @@ API int ipm_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
 		return -EINVAL;
 	if (size > (size_t)ipm->max_size)
 		return -EMSGSIZE;
-	return ipm->ops->loan(ipm, wait, id, size, data);
+	drain_presence(ipm);
+	return ipm->ops->loan(ipm->priv, wait, id, size, data);
 }
 
 API int ipm_loan_commit(struct ipm *ipm)
 {
-	return ipm->ops->loan_commit ? ipm->ops->loan_commit(ipm) : -EINVAL;
+	return ipm->ops->loan_commit ? ipm->ops->loan_commit(ipm->priv) :
+				       -EINVAL;
 }
 
 API void ipm_loan_abandon(struct ipm *ipm)
 {
 	if (ipm->ops->loan_abandon)
-		ipm->ops->loan_abandon(ipm);
+		ipm->ops->loan_abandon(ipm->priv);
 }
 
 API void ipm_register_callback(struct ipm *ipm, ipm_callback_t cb,
@@ -122,7 +233,8 @@ API int ipm_set_enabled(struct ipm *ipm, int enable)
 
 API void ipm_complete(struct ipm *ipm)
 {
-	ipm->ops->complete(ipm);
+	ipm->held = 0;
+	ipm->ops->complete(ipm->priv);
 }
 
 API int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max)
@@ -139,6 +251,42 @@ API int ipm_fds(const struct ipm *ipm, struct pollfd *fds, int max)
 	return n;
 }
 
+static int deliverable(const struct ipm *ipm)
+{
+	return ipm->enabled && !ipm->held;
+}
+
+/*
+ * One look: the presence news, then every arrival that may be delivered
+ * now (a held message stops it: no other comes before its complete).
+ * How many went to the callback, or -errno.
+ */
+static int process_pass(struct ipm *ipm)
+{
+	struct ipm_arrival a;
+	int rc = drain_presence(ipm), n = 0;
+
+	if (rc < 0 && rc != -ENOTCONN)
+		return rc;
+	if (!deliverable(ipm)) {
+		if (ipm->ops->hold)
+			ipm->ops->hold(ipm->priv);
+		return 0;
+	}
+	while ((rc = ipm->ops->next(ipm->priv, &a)) == 1) {
+		n++;
+		ipm->delivered++;
+		ipm->held = a.data != NULL; /* a doorbell needs no complete */
+		if (ipm->cb)
+			ipm->cb(ipm, ipm->user_data, a.id, a.data, a.size);
+		if (ipm->held && !ipm->cfg.manual_complete)
+			ipm_complete(ipm);
+		if (ipm->held)
+			break;
+	}
+	return rc < 0 && !n ? rc : n;
+}
+
 API int ipm_process(struct ipm *ipm)
 {
 	/* An event loop saw one of our fds readable: it may be either. */
@@ -146,14 +294,14 @@ API int ipm_process(struct ipm *ipm)
 	int n, more;
 
 	if (ipm->ops->ack)
-		ipm->ops->ack(ipm);
-	n = ipm->ops->process(ipm);
+		ipm->ops->ack(ipm->priv);
+	n = process_pass(ipm);
 	/* Bounded: a flood is left for the next turn of the caller's loop,
 	 * whose fd stays readable because the sender rings us. */
 	for (int turns = 0; n >= 0 && ipm->ops->idle && turns < 16; turns++) {
-		if (!ipm->ops->idle(ipm))
+		if (!ipm->ops->idle(ipm->priv, 0, deliverable(ipm)))
 			break;
-		more = ipm->ops->process(ipm);
+		more = process_pass(ipm);
 		if (more < 0)
 			return n ? n : more;
 		n += more;
@@ -163,7 +311,25 @@ API int ipm_process(struct ipm *ipm)
 
 API int ipm_timeout(const struct ipm *ipm)
 {
-	return ipm->ops->timeout ? ipm->ops->timeout(ipm) : -1;
+	return ipm->ops->timeout ? ipm->ops->timeout(ipm->priv) : -1;
+}
+
+/*
+ * ipm_poll's sleep: the backend prepares it (idle: 1 when something came
+ * meanwhile), the front waits, at most a tick, and tells it what it saw.
+ */
+static int sleep_once(struct ipm *ipm, int timeout_ms)
+{
+	int rc;
+
+	if (ipm->ops->idle && ipm->ops->idle(ipm->priv, 1, deliverable(ipm)))
+		return 1;
+	if (timeout_ms < 0 || timeout_ms > IPM_TICK_MS)
+		timeout_ms = IPM_TICK_MS;
+	rc = ipm_wait_fds(ipm, timeout_ms);
+	if (ipm->ops->woken)
+		ipm->ops->woken(ipm->priv, rc);
+	return rc;
 }
 
 API int ipm_poll(struct ipm *ipm, int timeout_ms)
@@ -173,7 +339,7 @@ API int ipm_poll(struct ipm *ipm, int timeout_ms)
 	for (;;) {
 		int left = -1, rc;
 
-		rc = ipm->ops->process(ipm);
+		rc = process_pass(ipm);
 		if (rc != 0)
 			return rc;
 		if (deadline >= 0) {
@@ -183,7 +349,7 @@ API int ipm_poll(struct ipm *ipm, int timeout_ms)
 				return 0;
 			left = (int)l;
 		}
-		rc = ipm->ops->wait(ipm, left);
+		rc = sleep_once(ipm, left);
 		if (rc < 0)
 			return rc;
 	}
@@ -196,14 +362,17 @@ API const struct ivshm_transport *ipm_transport(const struct ipm *ipm)
 
 API int ipm_peers(struct ipm *ipm, int *ids, int max)
 {
-	return ipm->ops->peers(ipm, ids, max);
+	/* Asked for explicitly: look for news even if no fd said so. */
+	ipm->presence_due = 1;
+	drain_presence(ipm);
+	return ipm->ops->peers(ipm->priv, ids, max);
 }
 
 API int ipm_stats(const struct ipm *ipm, struct ipm_stats *st)
 {
 	*st = (struct ipm_stats){ .delivered = ipm->delivered };
 	if (ipm->ops->stats)
-		ipm->ops->stats(ipm, st);
+		ipm->ops->stats(ipm->priv, st);
 	return 0;
 }
 
@@ -305,7 +474,7 @@ static int ep_wait(struct ipm *ipm, int timeout_ms)
 	return rc & ~IPM_READY_TICK;
 }
 
-int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
+static int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
 {
 	struct pollfd fds[4];
 	int n, rc;
@@ -343,23 +512,4 @@ int ipm_wait_fds(struct ipm *ipm, int timeout_ms)
 		}
 	}
 	return rc;
-}
-
-int ipm_drain_presence_news(struct ipm *ipm,
-			    void (*left)(struct ipm *, int))
-{
-	struct ivshm_transport *t = ipm->t;
-	int peer, what, rc, n = 0;
-
-	ipm->presence_due = 0;
-	while ((rc = t->ops->next_presence(t, &peer, &what)) == 1) {
-		if (what == IVSHM_PEER_LEFT && left)
-			left(ipm, peer);
-		if (what == IVSHM_TRANSPORT_GONE)
-			ipm->presence_gone = 1;
-		n++;
-	}
-	if (rc == -ENOTCONN || rc == -ENOTSUP)
-		ipm->presence_gone = 1;
-	return rc < 0 && rc != -ENOTSUP ? rc : n;
 }

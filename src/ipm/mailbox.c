@@ -2,8 +2,9 @@
 /*
  * Mailbox mode: the backend's ops table over the core (src/core/ipmc.h).
  * What is here is only what a host process or Linux guest adds: the
- * transport as the core's ops, a random nonce, the private copy, and
- * delivery to the IPM callback.
+ * transport as the core's ops, a random nonce, the private copy, how a
+ * sleep is prepared and what it saw, and which arrivals go to the front.
+ * Presence, waiting and delivery are the front's (backend.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,18 +17,15 @@
 #include "sum.h"
 
 #define MBOX_VECTOR 0
-/* Sleeps are re-checked this often (a peer clearing our flags costs
- * latency, never a hang): the front's periodic tick, which ends them. */
-#define MBOX_RECHECK_MS IPM_TICK_MS
 /*
  * A vector-0 ring that brings no message is a bare doorbell: a
  * doorbell-only peer's (Zephyr's ipm_ivshmem, QEMU's ivshmem-client,
  * doorbell mode), delivered as doorbell mode delivers it (id 0, data
- * NULL, size 0). Unless it may be the mailbox's own: the ack of a send
- * of ours, the wake-up for a message we had already taken. Those come
- * within this many ms of what caused them (the Zephyr driver and the
- * bare-metal guest decide the same way). Our own priming ring is known
- * exactly (self_rung, and its count in mb_ack).
+ * NULL, size 0) when cfg.doorbells asks. Unless it may be the mailbox's
+ * own: the ack of a send of ours, the wake-up for a message we had
+ * already taken. Those come within this many ms of what caused them (the
+ * Zephyr driver and the bare-metal guest decide the same way). Our own
+ * priming ring is known exactly (self_rung, and its count in mb_ack).
  */
 #define CALM_MS 200
 
@@ -46,16 +44,11 @@ static void calm_stamp(struct mbox *mb)
 	mb->calm_at = ipm_now_ms() + CALM_MS;
 }
 
-static void peer_left(struct ipm *ipm, int peer)
-{
-	ipmc_peer_left(&mbox_of(ipm)->c, peer);
-}
-
 static int op_ring(void *ctx, int peer, unsigned vector)
 {
-	struct ipm *ipm = ctx;
+	struct ivshm_transport *t = ((struct mbox *)ctx)->env.t;
 
-	return ipm->t->ops->ring(ipm->t, peer, vector);
+	return t->ops->ring(t, peer, vector);
 }
 
 static long long op_now_ms(void *ctx)
@@ -72,24 +65,24 @@ static void op_relax(void *ctx)
 
 static int op_peer_live(void *ctx, int peer)
 {
-	struct ipm *ipm = ctx;
+	struct ivshm_transport *t = ((struct mbox *)ctx)->env.t;
 
-	return ipm->t->ops->peer_live(ipm->t, peer);
+	return t->ops->peer_live(t, peer);
 }
 
+/* The core wants the news now: the front reads them (leaves: peer_left). */
 static void op_news(void *ctx)
 {
-	struct ipm *ipm = ctx;
+	struct mbox *mb = ctx;
 
-	ipm->presence_due = 1;
-	ipm_drain_presence(ipm, peer_left);
+	mb->env.news(mb->env.ctx);
 }
 
 static int op_nudge(void *ctx, int peer, unsigned vector)
 {
-	struct ipm *ipm = ctx;
+	struct ivshm_transport *t = ((struct mbox *)ctx)->env.t;
 
-	return ipm->t->ops->nudge(ipm->t, peer, vector);
+	return t->ops->nudge(t, peer, vector);
 }
 
 /*
@@ -101,27 +94,25 @@ static int op_nudge(void *ctx, int peer, unsigned vector)
  */
 static unsigned op_sleep_how(void *ctx)
 {
-	struct ipm *ipm = ctx;
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = ctx;
+	struct ivshm_transport *t = mb->env.t;
 
-	if (!ipm->t->ops->nudge || !mb->edge)
+	if (!t->ops->nudge || !mb->edge)
 		return IPMC_SLEEP_RING;
-	if (!mb->primed &&
-	    ipm->t->ops->ring(ipm->t, ipm->t->id, MBOX_VECTOR) == 0) {
+	if (!mb->primed && t->ops->ring(t, t->id, MBOX_VECTOR) == 0) {
 		mb->primed = 1;
 		mb->self_rung = 1; /* the wake-up it gives is ours */
 	}
 	return mb->primed ? IPMC_SLEEP_NUDGE : IPMC_SLEEP_RING;
 }
 
-/* Wait on our fds (flagged sleeping already): ipm_wait_fds's result. */
-static int wait_doorbell(struct ipm *ipm, int timeout_ms)
+/* After a sleep on our fds (flagged sleeping): what its result means. */
+static void slept(struct mbox *mb, int rc)
 {
-	struct mbox *mb = mbox_of(ipm);
-	int rc = ipm_wait_fds(ipm, timeout_ms);
+	struct ivshm_transport *t = mb->env.t;
 
 	if (rc < 0)
-		return rc;
+		return;
 	mb->edge = !!(rc & IPM_READY_EDGE);
 	if (rc == IPM_READY_EDGE) {
 		/*
@@ -130,26 +121,25 @@ static int wait_doorbell(struct ipm *ipm, int timeout_ms)
 		 * prime it again) or filled (rings would fail). Bounded:
 		 * between two timeouts it grows only by rings, never nudges.
 		 */
-		ipm->t->ops->ack(ipm->t, MBOX_VECTOR);
+		t->ops->ack(t, MBOX_VECTOR);
 		mb->primed = 0;
 	} else if ((rc & IPM_READY_VECTOR) && !mb->edge) {
-		ipm->t->ops->ack(ipm->t, MBOX_VECTOR); /* level: consume it */
+		t->ops->ack(t, MBOX_VECTOR); /* level: consume it */
 		mb->primed = 0;
 	}
-	return rc & ~IPM_READY_EDGE;
 }
 
-/* A blocked sender's sleep: our doorbell, with presence news. */
+/* A blocked sender's sleep: the front's, with presence news. */
 static int op_wait(void *ctx, int timeout_ms)
 {
-	struct ipm *ipm = ctx;
-	int rc = wait_doorbell(ipm, timeout_ms);
+	struct mbox *mb = ctx;
+	int rc = mb->env.wait(mb->env.ctx, timeout_ms);
 
+	slept(mb, rc);
 	/* A ring meanwhile is taken as the ack's, and so is one soon. */
-	mbox_of(ipm)->calm_at = ipm_now_ms() + CALM_MS;
-	mbox_of(ipm)->self_rung = 0;
-	ipm_drain_presence(ipm, peer_left);
-	return rc;
+	mb->calm_at = ipm_now_ms() + CALM_MS;
+	mb->self_rung = 0;
+	return rc < 0 ? rc : rc & ~IPM_READY_EDGE;
 }
 
 static uint32_t make_nonce(void)
@@ -162,35 +152,31 @@ static uint32_t make_nonce(void)
 	return nonce;
 }
 
-static int mb_open(struct ipm *ipm)
+static int mb_open(void *priv, const struct ipm_env *env)
 {
-	struct mbox *mb = calloc(1, sizeof(*mb));
+	struct mbox *mb = priv;
+	struct ivshm_transport *t = env->t;
 	struct ipmc_config cfg = {
-		.slots = ipm->cfg.slots, .unchecked = ipm->cfg.unchecked,
-		.send_timeout_ms = ipm->cfg.send_timeout_ms,
+		.slots = env->cfg->slots, .unchecked = env->cfg->unchecked,
+		.send_timeout_ms = env->cfg->send_timeout_ms,
 		.hw_sum = ipm_sum_hw(), .nonce = make_nonce(),
 	};
 	int rc;
 
-	if (!mb)
-		return -ENOMEM;
 	if (cfg.slots && (cfg.slots < IPMC_MIN_SLOTS ||
-			  cfg.slots > IPMC_MAX_SLOTS)) {
-		free(mb);
+			  cfg.slots > IPMC_MAX_SLOTS))
 		return -EINVAL;
-	}
+	mb->env = *env;
 	mb->ops = (struct ipmc_ops){
-		.ctx = ipm, .ring = op_ring, .now_ms = op_now_ms,
+		.ctx = mb, .ring = op_ring, .now_ms = op_now_ms,
 		.relax = op_relax, .peer_live = op_peer_live,
 		.wait = op_wait, .news = op_news,
-		.nudge = ipm->t->ops->nudge ? op_nudge : NULL,
+		.nudge = t->ops->nudge ? op_nudge : NULL,
 		.sleep_how = op_sleep_how,
 	};
 	mb->edge = 1; /* until a wait says it is not */
 	mb->calm_at = ipm_now_ms() + CALM_MS; /* joining: peers may ring */
-	ipm->priv = mb; /* presence news during the join reach the core */
-	rc = ipmc_open(&mb->c, ipm->t->mem, ipm->t->size, ipm->t->id, &cfg,
-		       &mb->ops);
+	rc = ipmc_open(&mb->c, t->mem, t->size, t->id, &cfg, &mb->ops);
 	if (rc == 0 && mb->c.check) {
 		mb->copy = malloc(mb->c.g.queue_cap);
 		if (!mb->copy) {
@@ -198,23 +184,17 @@ static int mb_open(struct ipm *ipm)
 			rc = -ENOMEM;
 		}
 	}
-	if (rc < 0) {
-		ipm->priv = NULL;
-		free(mb);
-		return rc;
-	}
-	return 0;
+	return rc;
 }
 
-static void mb_close(struct ipm *ipm)
+static void mb_close(void *priv)
 {
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = priv;
 
 	if (mb->loaned)
 		ipmc_loan_abandon(&mb->c, &mb->loan);
 	ipmc_close(&mb->c);
 	free(mb->copy);
-	free(mb);
 }
 
 /* Whether peer id held a mailbox slot and left it (its goodbye, news). */
@@ -231,46 +211,43 @@ static int left_mailbox(const struct ipmc *c, int id)
  * doorbell mode rings it (a doorbell-only peer's callback fires). Not to
  * a mailbox peer that left: that send failed (-ENOTCONN) as any other.
  */
-static int ring_bare(struct ipm *ipm, int id)
+static int ring_bare(struct mbox *mb, int id)
 {
-	struct ivshm_transport *t = ipm->t;
+	struct ivshm_transport *t = mb->env.t;
 	int rc;
 
-	if (left_mailbox(&mbox_of(ipm)->c, id))
+	if (left_mailbox(&mb->c, id))
 		return -ENOTCONN;
 	/* A ring is a system call anyway: keep joins and leaves exact. */
-	ipm->presence_due = 1;
-	ipm_drain_presence(ipm, peer_left);
+	mb->env.news(mb->env.ctx);
 	if (t->ops->peer_live(t, id) == 0)
 		return -ENOTCONN;
 	rc = t->ops->ring(t, id, MBOX_VECTOR);
 	return rc == -ENOENT ? -ENOTCONN : rc;
 }
 
-static int mb_send(struct ipm *ipm, int wait, uint32_t id, const void *data,
+static int mb_send(void *priv, int wait, uint32_t id, const void *data,
 		   size_t size)
 {
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = priv;
 	int rc;
 
-	ipm_drain_presence(ipm, peer_left);
 	if (size)
 		stir(mb); /* its receiver may ring us: an ack, a kick */
 	rc = ipmc_send(&mb->c, (int)id, data, (uint32_t)size, wait);
 	if (rc == -ENOTCONN && size == 0)
-		rc = ring_bare(ipm, (int)id);
+		rc = ring_bare(mb, (int)id);
 	return rc;
 }
 
-static int mb_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
+static int mb_loan(void *priv, int wait, uint32_t id, size_t size,
 		   void **data)
 {
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = priv;
 	int rc;
 
 	if (mb->loaned)
 		return -EALREADY;
-	ipm_drain_presence(ipm, peer_left);
 	rc = ipmc_loan(&mb->c, (int)id, (uint32_t)size, wait, &mb->loan);
 	if (rc < 0)
 		return rc;
@@ -279,9 +256,9 @@ static int mb_loan(struct ipm *ipm, int wait, uint32_t id, size_t size,
 	return 0;
 }
 
-static int mb_loan_commit(struct ipm *ipm)
+static int mb_loan_commit(void *priv)
 {
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = priv;
 
 	if (!mb->loaned)
 		return -EINVAL;
@@ -290,9 +267,9 @@ static int mb_loan_commit(struct ipm *ipm)
 	return ipmc_loan_commit(&mb->c, &mb->loan);
 }
 
-static void mb_loan_abandon(struct ipm *ipm)
+static void mb_loan_abandon(void *priv)
 {
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = priv;
 
 	if (!mb->loaned)
 		return;
@@ -300,159 +277,151 @@ static void mb_loan_abandon(struct ipm *ipm)
 	ipmc_loan_abandon(&mb->c, &mb->loan);
 }
 
-static int mb_max_data_size(const struct ipm *ipm)
+static int mb_max_data_size(const void *priv)
 {
-	return (int)ipmc_max_size(&mbox_of(ipm)->c);
+	return (int)ipmc_max_size(&((const struct mbox *)priv)->c);
 }
 
-static void mb_complete(struct ipm *ipm)
+static void mb_complete(void *priv)
 {
-	ipmc_complete(&mbox_of(ipm)->c);
+	ipmc_complete(&((struct mbox *)priv)->c);
 }
 
-static int mb_process(struct ipm *ipm)
+static int mb_next(void *priv, struct ipm_arrival *a)
 {
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = priv;
 	struct ipmc_msg m;
-	int n = 0, rc;
 
-	rc = ipm_drain_presence(ipm, peer_left);
-	if (rc < 0 && rc != -ENOTCONN)
-		return rc;
-	if (!ipm->enabled || mb->c.held) {
-		ipmc_heartbeat(&mb->c, 1);
+	if (ipmc_next(&mb->c, mb->copy, &m) == 1) {
+		mb->rung = 0; /* the ring was its */
+		stir(mb);     /* and a late one may still come */
+		/* Never NULL for a message: NULL says doorbell. */
+		*a = (struct ipm_arrival){
+			.id = (uint32_t)ipmc_token_id(m.src),
+			.data = m.data ? m.data : (const void *)"",
+			.size = m.len,
+		};
+		return 1;
+	}
+	if (!mb->rung)
 		return 0;
-	}
-	while (ipmc_next(&mb->c, mb->copy, &m) == 1) {
-		n++;
-		if (ipm->cb)
-			ipm->cb(ipm, ipm->user_data,
-				(uint32_t)ipmc_token_id(m.src), m.data, m.len);
-		if (mb->c.held && !ipm->cfg.manual_complete)
-			ipmc_complete(&mb->c);
-		if (mb->c.held)
-			break;
-	}
-	if (n) {
-		mb->rung = 0; /* the ring was theirs */
-		stir(mb);     /* theirs may still be on the way */
-	} else if (mb->rung && ipm->cfg.doorbells) {
-		mb->rung = 0;
-		calm_stamp(mb);
-		if (ipm_now_ms() >= mb->calm_at) {
-			if (ipm->cb)
-				ipm->cb(ipm, ipm->user_data, 0, NULL, 0);
-			n = 1;
-		}
-	}
-	return n;
+	mb->rung = 0;
+	calm_stamp(mb);
+	if (!mb->env.cfg->doorbells || ipm_now_ms() < mb->calm_at)
+		return 0;
+	*a = (struct ipm_arrival){ .id = 0, .data = NULL, .size = 0 };
+	return 1;
 }
 
-/* Whether mb_process() could deliver what is queued for us right now. */
-static int can_deliver(const struct ipm *ipm)
+/* Disabled, or holding a message: what is queued stays; we still beat. */
+static void mb_hold(void *priv)
 {
-	return ipm->enabled && !mbox_of(ipm)->c.held;
+	ipmc_heartbeat(&((struct mbox *)priv)->c, 1);
 }
 
-static int mb_wait(struct ipm *ipm, int timeout_ms)
+/* Spin on the shared memory (cfg.spin_ns) before sleeping: 1 if it came. */
+static int spin(struct mbox *mb)
 {
-	struct mbox *mb = mbox_of(ipm);
-	int wake = can_deliver(ipm), rc;
+	long long end = 0;
+	unsigned i = 0;
 
 	/*
-	 * Queued messages end the wait only when they can be delivered:
-	 * while disabled, or holding an uncompleted message, they would
-	 * make ipm_poll() spin until its timeout.
+	 * The clock only now and then: it costs more than a look, and a
+	 * reply often comes before the first reading would be taken (the
+	 * spin starts from the first, 64 looks in).
 	 */
-	if (ipm->cfg.spin_ns && wake) {
-		long long end = 0;
-		unsigned i = 0;
-
-		/*
-		 * The clock only now and then: it costs more than a look, and
-		 * a reply often comes before the first reading would be
-		 * taken (the spin starts from the first, 64 looks in).
-		 */
-		for (;;) {
-			if (ipmc_pending(&mb->c, i % 64 == 63))
-				return 1;
-			cpu_relax();
-			if (++i % 64)
-				continue;
-			if (!end)
-				end = ipm_now_ns() + ipm->cfg.spin_ns;
-			else if (ipm_now_ns() >= end)
-				break;
-		}
+	for (;;) {
+		if (ipmc_pending(&mb->c, i % 64 == 63))
+			return 1;
+		cpu_relax();
+		if (++i % 64)
+			continue;
+		if (!end)
+			end = ipm_now_ns() + mb->env.cfg->spin_ns;
+		else if (ipm_now_ns() >= end)
+			return 0;
 	}
-	if (timeout_ms < 0 || timeout_ms > MBOX_RECHECK_MS)
-		timeout_ms = MBOX_RECHECK_MS;
+}
+
+/*
+ * About to sleep. In the front's own wait (ipm_poll): spin first if asked,
+ * beat, flag ourselves sleeping (nudged, if we can be), look once more;
+ * queued messages end the sleep only when they can be delivered (else
+ * ipm_poll() would spin until its timeout); woken() clears the flag.
+ * Before an event loop's wait on ipm_fds() (level-triggered: a ring),
+ * only when deliverable; the flag stays set even when something is here:
+ * the caller may stop processing before it is all delivered, and what
+ * arrives after the flag rang us.
+ */
+static int mb_idle(void *priv, int own, int deliverable)
+{
+	struct mbox *mb = priv;
+
+	if (!own) {
+		if (!deliverable)
+			return 0;
+		calm_stamp(mb);
+		return ipmc_idle(&mb->c, IPMC_SLEEP_RING);
+	}
+	if (mb->env.cfg->spin_ns && deliverable && spin(mb))
+		return 1;
 	ipmc_heartbeat(&mb->c, 0);
 	/* Flag first, then look: a sender publishes, then looks at it. */
-	if (ipmc_idle(&mb->c, 0) && wake) {
+	if (ipmc_idle(&mb->c, 0) && deliverable) {
 		ipmc_awake(&mb->c);
 		return 1;
 	}
 	calm_stamp(mb);
-	rc = wait_doorbell(ipm, timeout_ms);
+	return 0;
+}
+
+static void mb_woken(void *priv, int rc)
+{
+	struct mbox *mb = priv;
+
+	slept(mb, rc);
 	ipmc_awake(&mb->c);
 	/* The wake-up of our priming ring is ours (one at the same moment
 	 * merges into it: that doorbell is lost). */
 	if (rc > 0 && (rc & IPM_READY_VECTOR) && !mb->self_rung)
 		mb->rung = 1;
 	mb->self_rung = 0;
-	return rc;
 }
 
-static int mb_peers(struct ipm *ipm, int *ids, int max)
+static void mb_ack(void *priv)
 {
-	/* Asked for explicitly: look for news even if no fd said so. */
-	ipm->presence_due = 1;
-	ipm_drain_presence(ipm, peer_left);
-	return ipmc_peers(&mbox_of(ipm)->c, ids, max);
-}
-
-/*
- * An event loop (ipm_fds + ipm_process) is about to wait for our fds: flag
- * ourselves as sleeping, so senders ring us, then look once more. The flag
- * stays set even when something is here: the caller may stop processing
- * before it is all delivered, and what arrives after the flag rang us.
- * ipm_poll manages the flag itself.
- */
-static int mb_idle(struct ipm *ipm)
-{
-	struct mbox *mb = mbox_of(ipm);
-
-	if (!can_deliver(ipm))
-		return 0;
-	calm_stamp(mb);
-	/* The caller's wait is its own (level-triggered): a ring. */
-	return ipmc_idle(&mb->c, IPMC_SLEEP_RING);
-}
-
-static void mb_ack(struct ipm *ipm)
-{
-	struct mbox *mb = mbox_of(ipm);
+	struct mbox *mb = priv;
+	struct ivshm_transport *t = mb->env.t;
 
 	/* An event loop saw our fds (or its ipm_timeout() passed): a look at
 	 * the heads costs nothing then, nor does the clock the heartbeat
 	 * needs (ipm_process's own look at it is a busy poller's). */
 	mb->c.heads_due = 1;
 	/* More than our own priming ring: somebody rang us. */
-	if (ipm->t->ops->ack(ipm->t, MBOX_VECTOR) > mb->primed)
+	if (t->ops->ack(t, MBOX_VECTOR) > mb->primed)
 		mb->rung = 1;
 	mb->primed = 0; /* the counter is 0 now: nudges would not wake us */
 	ipmc_heartbeat(&mb->c, 0);
 }
 
-static int mb_timeout(const struct ipm *ipm)
+static int mb_timeout(const void *priv)
 {
-	return ipmc_timeout(&mbox_of(ipm)->c);
+	return ipmc_timeout(&((const struct mbox *)priv)->c);
 }
 
-static void mb_stats(const struct ipm *ipm, struct ipm_stats *st)
+static void mb_peer_left(void *priv, int peer)
 {
-	const struct ipmc_stats *c = &mbox_of(ipm)->c.stats;
+	ipmc_peer_left(&((struct mbox *)priv)->c, peer);
+}
+
+static int mb_peers(void *priv, int *ids, int max)
+{
+	return ipmc_peers(&((struct mbox *)priv)->c, ids, max);
+}
+
+static void mb_stats(const void *priv, struct ipm_stats *st)
+{
+	const struct ipmc_stats *c = &((const struct mbox *)priv)->c.stats;
 
 	*st = (struct ipm_stats){
 		.delivered = c->delivered, .lost = c->lost,
@@ -464,6 +433,7 @@ static void mb_stats(const struct ipm *ipm, struct ipm_stats *st)
 
 const struct ipm_backend_ops ipm_mailbox_ops = {
 	.name = "mailbox",
+	.priv_size = sizeof(struct mbox),
 	.open = mb_open,
 	.close = mb_close,
 	.send = mb_send,
@@ -471,12 +441,14 @@ const struct ipm_backend_ops ipm_mailbox_ops = {
 	.loan = mb_loan,
 	.loan_commit = mb_loan_commit,
 	.loan_abandon = mb_loan_abandon,
+	.next = mb_next,
 	.complete = mb_complete,
-	.process = mb_process,
+	.hold = mb_hold,
 	.ack = mb_ack,
 	.idle = mb_idle,
+	.woken = mb_woken,
 	.timeout = mb_timeout,
-	.wait = mb_wait,
+	.peer_left = mb_peer_left,
 	.peers = mb_peers,
 	.stats = mb_stats,
 };

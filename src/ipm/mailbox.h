@@ -2,8 +2,8 @@
 /*
  * Mailbox mode: the core (src/core, docs/mailbox-layout.md) over an ivshmem
  * transport. The core holds the protocol; this backend fills its ops from
- * the transport (doorbells, presence, sleeping on the vector fds) and
- * hands what it delivers to the IPM callback.
+ * the transport (doorbells, presence, and the front's sleep for its
+ * blocking waits) and hands the front what it delivers.
  */
 #ifndef IVSHMEM_IPM_MAILBOX_H
 #define IVSHMEM_IPM_MAILBOX_H
@@ -13,12 +13,13 @@
 
 struct mbox {
 	struct ipmc c;        /* the core's state: everything per slot */
-	struct ipmc_ops ops;  /* filled from ipm->t, ctx = the struct ipm */
+	struct ipmc_ops ops;  /* filled from env, ctx = this struct mbox */
+	struct ipm_env env;   /* the front's loan: transport, config, sleep */
 	uint8_t *copy;        /* the verified copy a message is delivered from */
 	struct ipmc_loan loan;
 	int loaned;           /* a loan is out */
 	/*
-	 * Our waits are edge-triggered (ipm_wait_fds says so), and our
+	 * Our waits are edge-triggered (the front's sleep says so), and our
 	 * counter is known above 0 since we rang ourselves: senders may
 	 * nudge us (IPMC_SLEEP_NUDGE).
 	 */
@@ -33,10 +34,5 @@ struct mbox {
 	int self_rung; /* we primed: the next wake-up is our own ring's */
 	long long calm_at;
 };
-
-static inline struct mbox *mbox_of(const struct ipm *ipm)
-{
-	return ipm->priv;
-}
 
 #endif
