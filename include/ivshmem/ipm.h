@@ -98,13 +98,13 @@ struct ipm_stats {
  * one. Doorbell mode: id 0, data NULL, size 0.
  *
  * A doorbell in mailbox mode (with cfg.doorbells): a ring of our vector 0
- * that brought no message is a doorbell-only peer's (Zephyr's ipm_ivshmem, QEMU's
- * ivshmem-client, doorbell mode) and comes as doorbell mode gives it: id 0,
- * data NULL, size 0. Rings within 200 ms of the mailbox's own (an ack of a
- * send of ours, a wake-up for a message already taken) are taken as the
- * mailbox's and not passed on, as in the Zephyr driver; a doorbell that
- * coincides with a message is that message's. Doorbells are not counted
- * in ipm_stats(), and need no ipm_complete().
+ * that brought no message is a doorbell-only peer's (Zephyr's ipm_ivshmem,
+ * QEMU's ivshmem-client, doorbell mode) and comes as doorbell mode gives
+ * it: id 0, data NULL, size 0. Rings within 200 ms of the mailbox's own
+ * (an ack of a send of ours, a wake-up for a message already taken) are
+ * taken as the mailbox's and not passed on, as in the Zephyr driver; a
+ * doorbell that coincides with a message is that message's. Doorbells are
+ * not counted in ipm_stats(), and need no ipm_complete().
  */
 typedef void (*ipm_callback_t)(struct ipm *ipm, void *user_data, uint32_t id,
 			       const volatile void *data, size_t size);
