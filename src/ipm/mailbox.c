@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "mailbox.h"
+#include "shm_access.h"
 #include "sum.h"
 
 #define MBOX_VECTOR 0
@@ -197,26 +198,42 @@ static void mb_close(void *priv)
 	free(mb->copy);
 }
 
-/* Whether peer id held a mailbox slot and left it (its goodbye, news). */
-static int left_mailbox(const struct ipmc *c, int id)
+/*
+ * Whether peer id is a mailbox peer, as far as we can tell: it holds a
+ * slot in our view or claimed one in the table (a newcomer not attached
+ * yet), or held one and left. An empty send to it is a message, which
+ * fails as any other (-ENOTCONN), never a doorbell that would be lost.
+ */
+static int mailbox_peer(const struct ipmc *c, int id)
 {
-	for (unsigned s = 0; s < c->g.slots; s++)
-		if (c->peer[s].dead && ipmc_token_id(c->peer[s].dead) == id)
+	for (unsigned s = 0; s < c->g.slots; s++) {
+		const struct ipmc_peer *p = &c->peer[s];
+		uint64_t w;
+
+		if (s == c->me)
+			continue;
+		if ((p->view && ipmc_token_id(p->view) == id) ||
+		    (p->dead && ipmc_token_id(p->dead) == id))
 			return 1;
+		w = shm_load_acquire(&c->slots[s].owner);
+		if (w && ipmc_token_id(w) == id)
+			return 1;
+	}
 	return 0;
 }
 
 /*
  * An empty send to a peer holding no mailbox slot: its vector 0, as
- * doorbell mode rings it (a doorbell-only peer's callback fires). Not to
- * a mailbox peer that left: that send failed (-ENOTCONN) as any other.
+ * doorbell mode rings it (a doorbell-only peer's callback fires). A peer
+ * that claims a slot only after this looks is rung too; that ring is
+ * within its join's 200 ms, not passed on.
  */
 static int ring_bare(struct mbox *mb, int id)
 {
 	struct ivshm_transport *t = mb->env.t;
 	int rc;
 
-	if (left_mailbox(&mb->c, id))
+	if (mailbox_peer(&mb->c, id))
 		return -ENOTCONN;
 	/* A ring is a system call anyway: keep joins and leaves exact. */
 	mb->env.news(mb->env.ctx);
