@@ -94,6 +94,8 @@ if [ -n "$qclient" ] && [ -x "$qclient" ]; then
 	wait_for "$dir/out.M1" "$line" $((n + 1)) ||
 		fail "M1 did not print the line for QEMU's client's ring"
 	qemu="QEMU's ivshmem-client $id_Q"
+elif [ -n "${CI:-}" ]; then
+	fail "QEMU's ivshmem-client is missing ($qclient); under CI it must be built (tests/interop/build-qemu-ref.sh)"
 else
 	echo "ipm_shell_doorbell: QEMU's ivshmem-client not built" \
 	     "(tests/interop/build-qemu-ref.sh): that part not run"
