@@ -547,8 +547,15 @@ int ipmc_rx_next(struct ipmc_rx *rx, uint64_t view, int heads, void *copy,
 		rx->stats->lost += rec.seq - rx->expect;
 		rx->expect = rec.seq + 1;
 		rx->stats->delivered++;
-		/* Skipped records before it are freed with it. */
-		rx->tail = t - need;
+		/*
+		 * What we passed to get here (a WRAP, refused records) is
+		 * freed now, before the callback: a sender whose early wrap
+		 * left its WRAP just behind this record would otherwise find
+		 * the queue full until we complete (a reply sent from the
+		 * callback of a ping-pong got -EBUSY).
+		 */
+		if (rx->tail != t - need)
+			put_tail(rx, t - need);
 		*m = (struct ipmc_msg){
 			.data = rx->check ? copy : at + IPMC_REC_HDR,
 			.len = rec.len, .src = src, .seq = rec.seq, .end = t,

@@ -74,12 +74,13 @@ static int is(const uint8_t *p, uint32_t len, uint32_t n)
 static int send(struct q *q, uint32_t len, uint32_t n, uint32_t flags,
 		struct ipmc_resv *out)
 {
-	uint8_t buf[4096];
+	static uint8_t buf[1 << 16];
 	struct ipmc_resv r;
 	int rc = ipmc_tx_reserve(&q->tx, RX_TOK, len, flags, &r);
 
 	if (rc)
 		return rc;
+	CHECK(len <= sizeof(buf), "payload too big for the test");
 	fill(buf, len, n);
 	ipmc_tx_publish(&q->tx, &r, buf);
 	if (out)
@@ -230,6 +231,83 @@ static void test_early_wrap(void)
 		CHECK(n == got++, "the rest");
 	CHECK(got == 9000, "all of them: %u", got);
 	CHECK(!q.st.lost && !q.st.corrupt && !q.st.dropped, "clean");
+	free(q.mem);
+}
+
+/*
+ * Strict ping-pong (one message outstanding), payloads around 4 KiB and
+ * their multiples: the receiver takes each message and the next one is
+ * sent either after it completed or while it still holds it (a reply
+ * sent from inside its callback). The only unconsumed record is then the
+ * one it holds, plus whatever WRAP the sender left: a non-blocking send
+ * must never find the queue full (ipm-shell's `ping 3 300 4096` once got
+ * -EBUSY: the receiver had passed an early wrap's WRAP but its stored
+ * tail was still before it).
+ */
+static void test_ping_pong(void)
+{
+	static const uint64_t caps[] = { 16384, 65536, 348544, 2093056 };
+	static const uint32_t base[] = { 4000, 4048, 4096, 4112, 4200 };
+	struct q q = { 0 };
+
+	for (unsigned c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		for (unsigned b = 0; b < sizeof(base) / sizeof(base[0]); b++) {
+			for (uint32_t mul = 1; mul <= 4; mul++) {
+				uint32_t len = base[b] * mul;
+
+				/* Two records must fit whatever the offset. */
+				if (4 * ipmc_rec_size(len) > caps[c])
+					continue;
+				/* Held or completed before the next send:
+				 * always, never, alternately, at random. */
+				for (int how = 0; how < 4; how++) {
+					uint64_t x = 0x9e3779b97f4a7c15ull;
+					struct ipmc_msg m;
+					uint32_t n;
+					int rc, hold;
+
+					q_init(&q, caps[c], 1, 0);
+					CHECK(send(&q, len, 0, 0, NULL) == 0,
+					      "first");
+					for (uint32_t k = 1; k < 400; k++) {
+						CHECK(ipmc_rx_next(&q.rx, TX_TOK,
+								   k % 3 == 0,
+								   q.copy,
+								   &m) == 1,
+						      "take %u", k - 1);
+						memcpy(&n, m.data, 4);
+						CHECK(n == k - 1, "order");
+						x ^= x << 13;
+						x ^= x >> 7;
+						x ^= x << 17;
+						hold = how == 0 ? 1 : how == 1 ?
+						       0 : how == 2 ? (int)(k % 2) :
+						       (int)(x >> 33 & 1);
+						if (!hold)
+							ipmc_rx_complete(&q.rx,
+									 &m);
+						rc = send(&q, len, k, 0, NULL);
+						CHECK(rc == 0, "cap %llu len %u "
+						      "%s: send %u: %d",
+						      (unsigned long long)
+						      caps[c], len, hold ?
+						      "held" : "completed",
+						      k, rc);
+						if (hold)
+							ipmc_rx_complete(&q.rx,
+									 &m);
+					}
+					CHECK(!q.st.lost && !q.st.corrupt &&
+					      !q.st.dropped, "clean");
+					if (caps[c] >= 4 * IPMC_WINDOW &&
+					    2 * ipmc_rec_size(len) <=
+					    IPMC_WINDOW * 3)
+						CHECK(q.tx.head > 2 * caps[c],
+						      "it wrapped early");
+				}
+			}
+		}
+	}
 	free(q.mem);
 }
 
@@ -680,6 +758,7 @@ int main(void)
 	test_full();
 	test_wrap();
 	test_early_wrap();
+	test_ping_pong();
 	test_stamps();
 	test_heads();
 	test_records();
