@@ -22,6 +22,7 @@
 #define EPROTONOSUPPORT 93
 #define EINPROGRESS     115
 #define ENOTSUP         95
+#define EAGAIN          11
 #endif
 
 #endif

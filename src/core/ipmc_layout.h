@@ -82,9 +82,10 @@ int ipmc_stats_read(const uint64_t w[IPMC_STATS_WORDS], uint64_t token,
 /* A queue's two control lines: the first the sender's, the second the
  * receiver's. */
 struct ipmc_qctl {
-	uint64_t head;         /* sender: bytes ever published */
+	uint64_t head;         /* sender: bytes ever published (a hint) */
 	uint64_t pgen;         /* sender's token */
-	uint8_t pad0[IPMC_LINE - 16];
+	uint64_t head_check;   /* check << 32 | (u32)(head / 64) */
+	uint8_t pad0[IPMC_LINE - 24];
 	uint64_t tail;         /* receiver: a hint, see tail_check */
 	uint64_t cgen;         /* receiver's token: attached */
 	uint64_t ack;          /* check << 32 | (u32)seq */
@@ -125,6 +126,7 @@ _Static_assert(offsetof(struct ipmc_slot, stats) == 32, "slot stats");
 _Static_assert(sizeof(struct ipmc_qctl) == IPMC_QUEUE_CTL, "queue ctl");
 _Static_assert(offsetof(struct ipmc_qctl, tail) == 64, "tail");
 _Static_assert(offsetof(struct ipmc_qctl, tail_check) == 96, "tail_check");
+_Static_assert(offsetof(struct ipmc_qctl, head_check) == 16, "head_check");
 _Static_assert(sizeof(struct ipmc_rec) == IPMC_REC_HDR, "record header");
 _Static_assert(offsetof(struct ipmc_rec, sum) ==
 	       IPMC_REC_SUMMED_OFF + IPMC_REC_SUMMED_LEN, "summed bytes");

@@ -310,34 +310,25 @@ static int timed_out(const struct ipmc *mb, struct ipmc_loan *l)
 	return d >= 0 && now_ms(mb) >= d;
 }
 
-int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
-	      struct ipmc_loan *l)
+/* Room in slot l->slot's queue, waiting for it if l->wait (the loan's
+ * deadline, kept across a republish). */
+static int reserve(struct ipmc *mb, struct ipmc_loan *l, uint64_t dst)
 {
-	struct ipmc_slot *self;
-	struct ipmc_peer *p;
-	uint64_t dst;
-	int slot, rc;
+	struct ipmc_peer *p = &mb->peer[l->slot];
+	struct ipmc_slot *self = &mb->slots[mb->me];
+	unsigned slot = l->slot;
+	uint32_t len = l->len;
+	int rc, id = l->id, wait = l->wait;
 
-	reassert(mb);
-	slot = id < 0 ? -1 : ipmc_find(mb, id, &dst);
-	if (slot < 0)
-		return -ENOTCONN;
-	p = &mb->peer[slot];
-	if (p->attached != dst && !still_there(mb, (unsigned)slot, dst))
-		return -ENOTCONN;
-	*l = (struct ipmc_loan){ .len = len, .id = id, .wait = wait,
-				 .slot = (unsigned)slot };
-	self = &mb->slots[mb->me];
 	while ((rc = ipmc_tx_reserve(&p->tx, dst, len,
 				     wait ? IPMC_RF_ACK : 0,
 				     &l->resv)) == -EBUSY) {
-		kick(mb, (unsigned)slot, id); /* let it drain */
+		kick(mb, slot, id); /* let it drain */
 		if (!wait) {
 			/* Full: off the fast path, so ask whether it left. */
 			if (mb->ops->news)
 				mb->ops->news(mb->ops->ctx);
-			return still_there(mb, (unsigned)slot, dst) ? -EBUSY :
-								       -ENOTCONN;
+			return still_there(mb, slot, dst) ? -EBUSY : -ENOTCONN;
 		}
 		/* Its completions ring us while we want them. */
 		shm_store32_relaxed(&self->wants_ack, 1);
@@ -346,7 +337,7 @@ int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
 			rc = -ETIMEDOUT; /* never published */
 		else
 			sleep_ms(mb, RECHECK_MS);
-		if (!rc && !still_there(mb, (unsigned)slot, dst))
+		if (!rc && !still_there(mb, slot, dst))
 			rc = -ENOTCONN;
 		if (rc) {
 			shm_store32_relaxed(&self->wants_ack, 0);
@@ -357,6 +348,25 @@ int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
 		return rc;
 	l->data = l->resv.data;
 	return 0;
+}
+
+int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
+	      struct ipmc_loan *l)
+{
+	struct ipmc_peer *p;
+	uint64_t dst;
+	int slot;
+
+	reassert(mb);
+	slot = id < 0 ? -1 : ipmc_find(mb, id, &dst);
+	if (slot < 0)
+		return -ENOTCONN;
+	p = &mb->peer[slot];
+	if (p->attached != dst && !still_there(mb, (unsigned)slot, dst))
+		return -ENOTCONN;
+	*l = (struct ipmc_loan){ .len = len, .id = id, .wait = wait,
+				 .slot = (unsigned)slot };
+	return reserve(mb, l, dst);
 }
 
 void ipmc_loan_abandon(struct ipmc *mb, struct ipmc_loan *l)
@@ -387,7 +397,8 @@ static int give_up(struct ipmc *mb, struct ipmc_peer *p,
 		relax(mb);
 	if (w == 0)
 		return 0;
-	mb->stats.send_withdrawn++;
+	if (rc != -EAGAIN) /* to be published again: not given up on */
+		mb->stats.send_withdrawn++;
 	return rc;
 }
 
@@ -408,6 +419,11 @@ static int wait_acked(struct ipmc *mb, struct ipmc_loan *l)
 
 		if (ipmc_tx_acked(&p->tx, r->seq, r->dst))
 			break;
+		/* Passed over (a forged head or stamp): publish it again. */
+		if (ipmc_tx_passed(&p->tx, r)) {
+			rc = -EAGAIN;
+			break;
+		}
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
 			break;
@@ -425,12 +441,32 @@ static int wait_acked(struct ipmc *mb, struct ipmc_loan *l)
 	return rc ? give_up(mb, p, r, rc) : 0;
 }
 
-/* Publish (copying data in, or data NULL: the loan's bytes), then wait. */
+/*
+ * Publish (copying data in, or data NULL: the loan's bytes), then wait.
+ * A copied message the receiver passed over without taking it (withdrawn:
+ * never delivered) is published again where the receiver is, until the
+ * deadline; a loan's bytes are not kept, so it fails as at the deadline.
+ */
 static int finish(struct ipmc *mb, struct ipmc_loan *l, const void *data)
 {
-	ipmc_tx_publish(&mb->peer[l->slot].tx, &l->resv, data);
-	kick(mb, l->slot, l->id);
-	return l->wait ? wait_acked(mb, l) : 0;
+	int rc;
+
+	for (;;) {
+		ipmc_tx_publish(&mb->peer[l->slot].tx, &l->resv, data);
+		kick(mb, l->slot, l->id);
+		if (!l->wait)
+			return 0;
+		rc = wait_acked(mb, l);
+		if (rc != -EAGAIN)
+			return rc;
+		if (!data || timed_out(mb, l)) {
+			mb->stats.send_withdrawn++;
+			return -ETIMEDOUT;
+		}
+		rc = reserve(mb, l, l->resv.dst);
+		if (rc)
+			return rc;
+	}
 }
 
 int ipmc_loan_commit(struct ipmc *mb, struct ipmc_loan *l)

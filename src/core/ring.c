@@ -19,6 +19,32 @@ uint64_t ipmc_tail_word(uint64_t t, uint64_t dst, uint64_t src, int hw)
 	       (uint32_t)(t / IPMC_LINE);
 }
 
+/*
+ * The stamp a receiver claims record idx (message seq, dst from src) with:
+ * the state CLAIMED, the index's low bits, and a check over both tokens
+ * and the number where the rest of the index was. Bit 63 set, so no
+ * receiver ever takes it for a new record. Only the receiver computes it:
+ * a sender that reads it knows the message was taken, whatever a third
+ * party did to the claim word.
+ */
+uint64_t ipmc_claim_stamp(uint64_t idx, uint64_t seq, uint64_t dst,
+			  uint64_t src, int hw)
+{
+	uint32_t check = ipm_ack_check(~seq ^ idx, src, dst, hw);
+
+	return UINT64_C(1) << 63 | (uint64_t)(check >> 1) << 32 |
+	       ((uint32_t)idx & ~(uint32_t)IPMC_ST_MASK) | IPMC_ST_CLAIMED;
+}
+
+/* The head, checked for (the receiver dst, the sender src): salted, so
+ * that no tail, ack or claim word passes as a head. */
+uint64_t ipmc_head_word(uint64_t h, uint64_t dst, uint64_t src, int hw)
+{
+	return (uint64_t)ipm_ack_check(h ^ UINT64_C(0x4845414448454144), src,
+				       dst, hw) << 32 |
+	       (uint32_t)(h / IPMC_LINE);
+}
+
 uint64_t ipmc_bye_word(uint64_t token, int hw)
 {
 	return (uint64_t)ipm_ack_check(token, ~token, 0, hw) << 32 |
@@ -39,6 +65,20 @@ static int tail_decode(uint64_t w, uint64_t near, uint64_t dst, uint64_t src,
 	if (ipmc_tail_word(v, dst, src, hw) != w)
 		return -EBADMSG;
 	*t = v;
+	return 0;
+}
+
+/* The same for a head word w, its upper bits from 'near'. */
+static int head_decode(uint64_t w, uint64_t near, uint64_t dst, uint64_t src,
+		       int hw, uint64_t *h)
+{
+	int32_t d = (int32_t)((uint32_t)w - (uint32_t)(near / IPMC_LINE));
+	uint64_t v = near / IPMC_LINE * IPMC_LINE +
+		     (uint64_t)(int64_t)d * IPMC_LINE;
+
+	if (ipmc_head_word(v, dst, src, hw) != w)
+		return -EBADMSG;
+	*h = v;
 	return 0;
 }
 
@@ -64,6 +104,20 @@ static inline uint64_t ring_off(uint64_t cap, uint64_t *lap, uint64_t i)
 }
 
 /* ---- the sending end ---- */
+
+/*
+ * Store our head h, for the receiver dst: the hint, then (integrity on)
+ * the checked word receivers believe, with release after the stamp.
+ */
+static void put_head(struct ipmc_tx *tx, uint64_t h, uint64_t dst)
+{
+	tx->head = h;
+	shm_store_release(&tx->ctl->head, h);
+	if (tx->check) {
+		tx->head_word = ipmc_head_word(h, dst, tx->self, tx->hw);
+		shm_store_release(&tx->ctl->head_check, tx->head_word);
+	}
+}
 
 void ipmc_tx_attach(struct ipmc_tx *tx, struct ipmc_qctl *ctl, uint64_t cap,
 		    uint64_t self, int check, int hw)
@@ -91,8 +145,7 @@ void ipmc_tx_attach(struct ipmc_tx *tx, struct ipmc_qctl *ctl, uint64_t cap,
 			h = t & ~(uint64_t)(IPMC_LINE - 1);
 		tx->tail_seen = h - cap;
 	}
-	tx->head = h;
-	shm_store_release(&ctl->head, h);
+	put_head(tx, h, cgen);
 	shm_store_release(&ctl->pgen, self);
 }
 
@@ -123,22 +176,68 @@ static int read_tail(struct ipmc_tx *tx, uint64_t dst)
 
 	/* Our head, put back: a receiver believing a bogus one may wait
 	 * for records that are there while we wait for its tail. */
-	if (shm_load_relaxed(&ctl->head) != h)
-		shm_store_release(&ctl->head, h);
+	if (shm_load_relaxed(&ctl->head) != h ||
+	    (tx->check && shm_load_relaxed(&ctl->head_check) != tx->head_word))
+		put_head(tx, h, dst);
 	if (tail_decode(w, near, dst, tx->self, tx->hw, &t))
 		return -EBUSY;
 	if (h - t <= cap) {
 		if (known && t - tx->tail_seen > cap)
 			return -EBUSY; /* older: a replay */
 	} else if (!known || t - h < UINT64_C(1) << 62) {
-		tx->head = t;
-		shm_store_release(&ctl->head, t);
+		put_head(tx, t, dst);
 	} else {
 		return -EBUSY; /* far behind: an old one replayed */
 	}
 	tx->tail_for = dst;
 	tx->tail_seen = t;
 	return 0;
+}
+
+/*
+ * The receiver dst's checked tail, if it checks for us and is not older
+ * than the last one believed (no head or tail_seen moved): 0 with *t.
+ */
+static int tail_now(const struct ipmc_tx *tx, uint64_t dst, uint64_t *t)
+{
+	uint64_t w = shm_load_acquire(&tx->ctl->tail_check);
+
+	if (tx->tail_for != dst ||
+	    tail_decode(w, tx->head, dst, tx->self, tx->hw, t))
+		return -EBUSY;
+	return *t - tx->tail_seen < UINT64_C(1) << 62 ? 0 : -EBUSY;
+}
+
+static uint64_t start_of(const struct ipmc_resv *r)
+{
+	return r->end - ipmc_rec_size(r->len);
+}
+
+int ipmc_tx_passed(struct ipmc_tx *tx, const struct ipmc_resv *r)
+{
+	uint64_t t;
+
+	if (tail_now(tx, r->dst, &t))
+		return 0;
+	return t - start_of(r) - 1 < UINT64_C(1) << 62 &&
+	       !ipmc_tx_acked(tx, r->seq, r->dst);
+}
+
+/*
+ * Our last record r was withdrawn: if the receiver's checked tail is past
+ * its start (it dropped up to a forged head, or skipped by a forged stamp,
+ * while we waited), continue from that tail, inside the record or beyond
+ * it, so that the next record is where the receiver looks.
+ */
+static void realign(struct ipmc_tx *tx, const struct ipmc_resv *r)
+{
+	uint64_t t;
+
+	if (tx->head != r->end || tail_now(tx, r->dst, &t) ||
+	    t - start_of(r) - 1 >= UINT64_C(1) << 62)
+		return;
+	tx->tail_seen = t;
+	put_head(tx, t, r->dst);
 }
 
 /* Write a record's header and then its stamp, with release. */
@@ -215,8 +314,7 @@ again:
 			return -EBUSY;
 		h += cap - off;
 		put_header(tx, tx->ring + off, &skip, h);
-		tx->head = h;
-		shm_store_release(&tx->ctl->head, h);
+		put_head(tx, h, dst);
 		off = 0;
 	}
 	if (h - tx->tail_seen + need > cap)
@@ -254,8 +352,7 @@ void ipmc_tx_publish(struct ipmc_tx *tx, struct ipmc_resv *r,
 	put_header(tx, r->at, &rec, r->end);
 	/* The head is for newcomers and resynchronising: receivers on the
 	 * fast path go by the stamp. */
-	tx->head = r->end;
-	shm_store_release(&tx->ctl->head, r->end);
+	put_head(tx, r->end, r->dst);
 	tx->loaned = 0;
 }
 
@@ -283,23 +380,30 @@ int ipmc_tx_taken(const struct ipmc_tx *tx, uint64_t seq, uint64_t dst)
 int ipmc_tx_withdraw(struct ipmc_tx *tx, const struct ipmc_resv *r,
 		     int grace_over)
 {
-	const uint64_t claimed = r->end | IPMC_ST_CLAIMED;
+	const uint64_t claimed = ipmc_claim_stamp(r->end, r->seq, r->dst,
+						  tx->self, tx->hw);
 	const uint64_t gone = r->end | IPMC_ST_WITHDRAWN;
 	uint64_t v = r->end | IPMC_ST_PUBLISHED;
 	uint32_t sum;
 
 	if (!shm_cas(r->at, &v, gone)) {
-		/* The swap decides between two honest parties; the claim
-		 * word when a scribbler rewrote the stamp in between. */
-		if (v == claimed) {
-			if (ipmc_tx_taken(tx, r->seq, r->dst))
+		/*
+		 * The swap decides between two honest parties: the receiver's
+		 * claimed stamp says it took it. When a third party rewrote
+		 * the stamp after the receiver's swap, the claim word, which
+		 * the receiver stores right after it, decides; a CLAIMED state
+		 * with neither is given the grace to let that word come.
+		 */
+		if (v == claimed || ipmc_tx_taken(tx, r->seq, r->dst))
+			return 0;
+		if ((v & IPMC_ST_MASK) == IPMC_ST_CLAIMED && !grace_over)
+			return -EINPROGRESS;
+		for (int tries = 0; tries < 64; tries++) {
+			if (v == claimed)
 				return 0;
-			if (!grace_over)
-				return -EINPROGRESS;
-		}
-		for (int tries = 0; tries < 64; tries++)
 			if (shm_cas(r->at, &v, gone))
 				break;
+		}
 	}
 	if (ipmc_tx_taken(tx, r->seq, r->dst))
 		return 0;
@@ -313,6 +417,7 @@ int ipmc_tx_withdraw(struct ipmc_tx *tx, const struct ipmc_resv *r,
 	/* Never delivered, never will be: the next message takes its number. */
 	if (tx->seq_for == r->dst)
 		tx->seq = r->seq;
+	realign(tx, r);
 	return 1;
 }
 
@@ -357,11 +462,21 @@ static int stamp_fresh(const struct ipmc_rx *rx, uint64_t end, uint64_t t)
 	return stamp_new(end, t, rx->cap);
 }
 
-/* The sender's head, if believable from our tail t; else t. */
+/*
+ * The sender's head, if believable from our tail t; else t. With
+ * integrity on, only a head word checked for the sender our tail is for
+ * and us: a head forged ahead would send us past the sender's records
+ * (every one it published afterwards, up to the forged one, lost).
+ */
 static uint64_t head_of(const struct ipmc_rx *rx, uint64_t t)
 {
-	uint64_t h = shm_load_acquire(&rx->ctl->head);
+	uint64_t h;
 
+	if (!rx->check)
+		h = shm_load_acquire(&rx->ctl->head);
+	else if (head_decode(shm_load_acquire(&rx->ctl->head_check), t,
+			     rx->self, rx->tail_tok, rx->hw, &h))
+		return t;
 	return h % IPMC_LINE || h - t > rx->cap ? t : h;
 }
 
@@ -446,7 +561,8 @@ static int claim(struct ipmc_rx *rx, uint8_t *at, const struct ipmc_rec *r,
 {
 	uint64_t idx = r->end & ~IPMC_ST_MASK, v = idx | IPMC_ST_PUBLISHED;
 
-	if (shm_cas(at, &v, idx | IPMC_ST_CLAIMED)) {
+	if (shm_cas(at, &v, ipmc_claim_stamp(idx, r->seq, rx->self, src,
+					      rx->hw))) {
 		shm_store_release(&rx->ctl->claim,
 				  ipmc_ack_word(~r->seq, rx->self, src,
 						rx->hw));
@@ -477,6 +593,9 @@ static void refresh(struct ipmc_rx *rx, uint64_t src)
 	}
 	if (shm_load_relaxed(&ctl->cgen) != rx->self)
 		shm_store_release(&ctl->cgen, rx->self);
+	/* A sender waiting for it may not have read it yet. */
+	if (rx->ack_word && shm_load_relaxed(&ctl->ack) != rx->ack_word)
+		shm_store_release(&ctl->ack, rx->ack_word);
 }
 
 int ipmc_rx_next(struct ipmc_rx *rx, uint64_t view, int heads, void *copy,
@@ -485,6 +604,16 @@ int ipmc_rx_next(struct ipmc_rx *rx, uint64_t view, int heads, void *copy,
 	const uint64_t cap = rx->cap;
 	uint64_t t = rx->tail, h = 0;
 
+	/*
+	 * Liveness must not depend on the caller's 'heads' (a guest's busy
+	 * poll may never ask): every 64th look reads the head anyway, so a
+	 * scribbled stamp is dropped, and a receiver a forged head sent past
+	 * the sender's head meets the sender's records once they pass it.
+	 * (Not more often: each look at the head is one more chance for a
+	 * forged one to be believed.)
+	 */
+	if (!heads && !(++rx->looks % 64))
+		heads = 1;
 	refresh(rx, view);
 	for (;;) {
 		uint64_t off = ring_off(cap, &rx->lap, t), need, idx, src;
@@ -571,8 +700,8 @@ int ipmc_rx_next(struct ipmc_rx *rx, uint64_t view, int heads, void *copy,
 void ipmc_rx_complete(struct ipmc_rx *rx, const struct ipmc_msg *m)
 {
 	put_tail(rx, m->end);
-	if (m->ack)
-		shm_store_release(&rx->ctl->ack,
-				  ipmc_ack_word(m->seq, rx->self, m->src,
-						rx->hw));
+	if (m->ack) {
+		rx->ack_word = ipmc_ack_word(m->seq, rx->self, m->src, rx->hw);
+		shm_store_release(&rx->ctl->ack, rx->ack_word);
+	}
 }

@@ -33,6 +33,7 @@ struct ipmc_tx {
 	uint64_t self;      /* our token */
 	int check, hw;      /* checksums on; the CPU's CRC instruction */
 	uint64_t head;      /* ours: the shared one is only written from it */
+	uint64_t head_word; /* its checked word, as we last stored it */
 	uint64_t tail_seen; /* the last tail believed */
 	uint64_t tail_for;  /* the receiver token it was checked for (0) */
 	uint64_t seq, seq_for; /* the next number, for that receiver token */
@@ -95,7 +96,9 @@ int ipmc_tx_taken(const struct ipmc_tx *tx, uint64_t seq, uint64_t dst);
 
 /*
  * A blocking sender gives up on the published record r: 1 when it is
- * withdrawn (never delivered; its number goes to the next message), 0 when
+ * withdrawn (never delivered; its number goes to the next message, and
+ * if the receiver's checked tail is past the record's start, our head
+ * moves there: the receiver dropped or skipped past it), 0 when
  * the receiver had taken it (delivered), -EINPROGRESS when its stamp says
  * CLAIMED but no claim word is there yet: call again, with grace_over set
  * once the grace has passed (the stamp is then taken as scribbled).
@@ -117,6 +120,8 @@ struct ipmc_rx {
 	/* Garbage at the tail that cannot be dropped: ignored until changed. */
 	uint64_t stuck_t, stuck_stamp;
 	int stuck;
+	unsigned looks;     /* every 64th looks at the head, asked or not */
+	uint64_t ack_word;  /* our last ack, put back if scribbled on */
 };
 
 /* A record claimed for delivery. */
@@ -136,13 +141,22 @@ void ipmc_rx_attach(struct ipmc_rx *rx, struct ipmc_qctl *ctl, uint64_t cap,
 		    uint64_t self, int check, int hw, struct ipmc_stats *stats);
 
 /*
+ * Has the receiver passed the published record r without taking it (its
+ * checked tail is past r's start and there is no ack)? Then it never
+ * will deliver it: withdraw it (ipmc_tx_withdraw() then follows the
+ * receiver) and publish it again.
+ */
+int ipmc_tx_passed(struct ipmc_tx *tx, const struct ipmc_resv *r);
+
+/*
  * The next message from sender token src (0: none known, then the queue's
  * pgen, read after the stamp, stands for it): 1 with *m, 0 when there is
  * none. Refused records are skipped and counted; a record the sender waits
  * for is claimed. 'copy' (cap bytes) receives the verified payload;
  * unchecked regions deliver in place. 'heads': also look at the sender's
- * head (for a scribbled stamp; costs the sender a line transfer). Our own
- * words are put back first if they were scribbled on.
+ * head (for a scribbled stamp; costs the sender a line transfer); it is
+ * also looked at every 64th call. Our own words are put back first if they were
+ * scribbled on.
  */
 int ipmc_rx_next(struct ipmc_rx *rx, uint64_t src, int heads, void *copy,
 		 struct ipmc_msg *m);
@@ -161,6 +175,9 @@ int ipmc_rx_pending(struct ipmc_rx *rx, int heads, int *heads_moved);
 /* The words the two ends check each other's by (docs/mailbox-layout.md). */
 uint64_t ipmc_ack_word(uint64_t seq, uint64_t dst, uint64_t src, int hw);
 uint64_t ipmc_tail_word(uint64_t t, uint64_t dst, uint64_t src, int hw);
+uint64_t ipmc_head_word(uint64_t h, uint64_t dst, uint64_t src, int hw);
 uint64_t ipmc_bye_word(uint64_t token, int hw);
+uint64_t ipmc_claim_stamp(uint64_t idx, uint64_t seq, uint64_t dst,
+			  uint64_t src, int hw);
 
 #endif

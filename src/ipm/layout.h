@@ -68,7 +68,8 @@ struct ipm_slot {
 struct ipm_queue_ctl {
 	_Atomic uint64_t head;  /* producer */
 	_Atomic uint64_t pgen;  /* producer's token */
-	uint8_t pad0[IPM_LINE - 16];
+	_Atomic uint64_t head_check; /* head, checked (docs/mailbox-layout.md) */
+	uint8_t pad0[IPM_LINE - 24];
 	_Atomic uint64_t tail;  /* consumer: a hint, see tail_check */
 	_Atomic uint64_t cgen;  /* consumer's token: it is attached */
 	_Atomic uint64_t ack;   /* check << 32 | seq: last acked completion */

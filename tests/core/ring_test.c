@@ -374,8 +374,20 @@ static void test_heads(void)
 	      !q.st.dropped, "head 65 ignored");
 	q.ctl->head = 64 * 100;
 	CHECK(!recv1(&q, 1, NULL, NULL) && !q.st.dropped, "head > cap ignored");
-	/* The sender puts its own head back when it finds itself full. */
+	/*
+	 * A plausible head (aligned, a few lines ahead) is believed only
+	 * with its check: the bare word is ignored (integrity on) ...
+	 */
 	q.ctl->head = 64 * 3;
+	CHECK(!ipmc_rx_pending(&q.rx, 1, &moved) && !recv1(&q, 1, NULL, NULL) &&
+	      !q.st.dropped, "plausible but unchecked: ignored");
+	/* ... and a checked one from another pair too ... */
+	q.ctl->head_check = ipmc_head_word(64 * 3, RX_TOK + 1, TX_TOK, q.hw);
+	CHECK(!recv1(&q, 1, NULL, NULL) && !q.st.dropped, "another pair's");
+	/* ... but not in an unchecked region, nor one a forger computed:
+	 * then the receiver drops up to it. The sender puts its own head
+	 * back when it finds itself full. */
+	q.ctl->head_check = ipmc_head_word(64 * 3, RX_TOK, TX_TOK, q.hw);
 	CHECK(!recv1(&q, 1, NULL, NULL) && q.st.dropped == 1, "plausible: drop");
 	/* The receiver followed a bogus head past the sender's: the sender
 	 * follows its checked tail there. */
@@ -391,18 +403,122 @@ static void test_heads(void)
 	      q.st.delivered > 10, "after the bogus head: %llu + %llu != %u",
 	      (unsigned long long)q.st.delivered,
 	      (unsigned long long)q.st.lost, sent);
+	q_init(&q, 1024, 0, 0);
+	q.ctl->head = 64 * 3;
+	CHECK(!recv1(&q, 1, NULL, NULL) && q.st.dropped == 1,
+	      "unchecked region: a plausible head is believed");
 	/* Garbage at the tail that the head does not explain: counted
 	 * once, then the queue is empty for delivery and waiting. */
 	q_init(&q, 1024, 1, 0);
 	CHECK(send(&q, 10, 1, 0, NULL) == 0, "send");
 	memset(at_tail(&q) + 8, 0xee, 8); /* type and len */
 	q.ctl->head = 0; /* and the head says nothing is there */
+	q.ctl->head_check = ipmc_head_word(0, RX_TOK, TX_TOK, q.hw);
 	q.tx.head = 0;
 	CHECK(!recv1(&q, 1, NULL, NULL) && q.st.corrupt == 1, "stuck");
 	CHECK(!recv1(&q, 1, NULL, NULL) && q.st.corrupt == 1, "once");
 	moved = 0;
 	CHECK(!ipmc_rx_pending(&q.rx, 1, &moved), "stuck is not pending");
 	free(q.mem);
+}
+
+/*
+ * A believable head forged N lines ahead of the real one (the bare word,
+ * which is ignored, and with its check), at each moment
+ * that matters: the receiver idle, a record reserved but not published
+ * yet (a loan), right after a WRAP at the ring's end, right after an
+ * early wrap. The receiver looks at the heads once (as after a wake-up)
+ * and then never again of its own accord (the bare-metal guest's busy
+ * poll). Every message the sender publishes afterwards is delivered in
+ * order, once, or counted lost, and after a few the pair flows again.
+ */
+static void forged_head(int moment, unsigned lines, uint32_t len,
+			int checked)
+{
+	struct q q = { 0 };
+	struct ipmc_resv r;
+	uint32_t sent = 0, last = 0, n, flowing = 0, k;
+	int loaned = 0;
+
+	q_init(&q, 65536, 1, 0);
+	/* Up to the moment: idle (0), loan (1), WRAP (2), early wrap (3). */
+	for (k = 0; k < 3 || (moment == 2 && q.tx.head < 2 * q.cap) ||
+		    (moment == 3 && q.tx.head < q.cap); k++) {
+		if (moment == 2) {
+			/* A lagging receiver: the sender walks the ring. */
+			CHECK(send(&q, len, ++sent, 0, NULL) == 0, "lagging");
+			if (sent % 4 == 0) {
+				while (recv1(&q, 0, &n, NULL))
+					CHECK(n == ++last, "before");
+			}
+			continue;
+		}
+		CHECK(send(&q, len, ++sent, 0, NULL) == 0, "before");
+		CHECK(recv1(&q, 0, &n, NULL) && n == ++last, "before");
+	}
+	while (recv1(&q, 0, &n, NULL))
+		CHECK(n == ++last, "before: %u", n);
+	CHECK(last == sent && !q.st.lost, "in step before");
+	if (moment == 1) {
+		CHECK(ipmc_tx_reserve(&q.tx, RX_TOK, len, 0, &r) == 0, "loan");
+		fill(r.data, len, ++sent);
+		loaned = 1;
+	}
+	q.ctl->head = q.tx.head + 64 * lines;
+	/* The bare word is not believed; one with its check (a forger who
+	 * computes it, as a forged stamp's index or WRAP would do) is. */
+	if (checked)
+		q.ctl->head_check = ipmc_head_word(q.tx.head + 64 * lines,
+						   RX_TOK, TX_TOK, q.hw);
+	/* The receiver's look at the heads: it drops up to the forgery. */
+	CHECK(!recv1(&q, 1, &n, NULL), "nothing there");
+	if (loaned)
+		ipmc_tx_publish(&q.tx, &r, NULL);
+	for (k = 0; k < 300; k++) {
+		uint32_t before = last;
+
+		int rc = send(&q, len, ++sent, 0, NULL);
+
+		CHECK(rc == 0, "moment %d, %u lines, %u bytes: send %u: %d "
+		      "(head %llu, tail %llu, delivered %llu)", moment, lines,
+		      len, sent, rc, (unsigned long long)q.tx.head,
+		      (unsigned long long)q.rx.tail,
+		      (unsigned long long)q.st.delivered);
+		/* A busy poll: many looks between two sends. */
+		for (int looks = 0; looks < 64; looks++) {
+			while (recv1(&q, 0, &n, NULL)) {
+				CHECK(n > last && n <= sent, "order: %u "
+				      "after %u", n, last);
+				last = n;
+			}
+		}
+		if (last == sent && last > before)
+			flowing++;
+		else
+			CHECK(!flowing || k < 2, "moment %d, %u lines: stopped "
+			      "again at %u", moment, lines, sent);
+	}
+	CHECK(flowing > 290, "moment %d, %u lines, %u bytes: flowing again "
+	      "only for the last %u", moment, lines, len, flowing);
+	CHECK(checked || (!q.st.lost && !q.st.dropped), "unchecked head "
+	      "believed: %llu lost", (unsigned long long)q.st.lost);
+	CHECK(q.st.delivered + q.st.lost == sent && q.st.lost <= lines + 2,
+	      "moment %d, %u lines: %llu delivered + %llu lost != %u sent",
+	      moment, lines, (unsigned long long)q.st.delivered,
+	      (unsigned long long)q.st.lost, sent);
+	free(q.mem);
+}
+
+static void test_forged_head(void)
+{
+	for (int moment = 0; moment < 4; moment++)
+		for (unsigned lines = 1; lines <= 8; lines++) {
+			for (int checked = 0; checked < 2; checked++) {
+				forged_head(moment, lines, 10, checked);
+				forged_head(moment, lines, 100, checked);
+				forged_head(moment, lines, 1000, checked);
+			}
+		}
 }
 
 /* Structure and integrity of one record, each field scribbled. */
@@ -555,6 +671,28 @@ static void test_ack_claim_withdraw(void)
 	CHECK(ipmc_rx_next(&q.rx, TX_TOK, 0, q.copy, &m) == 1, "claimed");
 	*(uint64_t *)r.at = r.end | IPMC_ST_PUBLISHED; /* scribbled back */
 	CHECK(ipmc_tx_withdraw(&q.tx, &r, 1) == 0, "claim word decides");
+	/*
+	 * Open case (a) of tests/model/README.md: the receiver claimed it
+	 * and is still in its callback when the deadline and the grace
+	 * have passed, and a third party wrote over the claim word: the
+	 * receiver's claimed stamp says it was taken: 0, not withdrawn.
+	 */
+	q_init(&q, 1024, 1, 0);
+	CHECK(send(&q, 50, 1, IPMC_RF_ACK, &r) == 0, "send");
+	CHECK(ipmc_rx_next(&q.rx, TX_TOK, 0, q.copy, &m) == 1, "claimed");
+	q.ctl->claim = 0x0123456789abcdefull;
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 1) == 0, "claim word scribbled: "
+	      "the stamp decides");
+	ipmc_rx_complete(&q.rx, &m);
+	CHECK(ipmc_tx_acked(&q.tx, r.seq, RX_TOK), "delivered and acked");
+	/* A plain CLAIMED state (a scribble) is no claimed stamp. */
+	CHECK(send(&q, 50, 2, IPMC_RF_ACK, &r) == 0, "send");
+	*(uint64_t *)r.at = r.end | IPMC_ST_CLAIMED;
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 1) == 1, "forged CLAIMED");
+	/* The receiver puts its scribbled ack back on its next look. */
+	q.ctl->ack = 0;
+	CHECK(!recv1(&q, 0, NULL, NULL), "nothing more");
+	CHECK(ipmc_tx_acked(&q.tx, 1, RX_TOK), "ack put back");
 	/* Forged acks and claims (other seq, other tokens) do not pass. */
 	q.ctl->ack = ipmc_ack_word(r.seq, RX_TOK + 1, TX_TOK, q.hw);
 	q.ctl->claim = ipmc_ack_word(r.seq, RX_TOK, TX_TOK, q.hw);
@@ -761,6 +899,7 @@ int main(void)
 	test_ping_pong();
 	test_stamps();
 	test_heads();
+	test_forged_head();
 	test_records();
 	test_tail_check();
 	test_ack_claim_withdraw();
