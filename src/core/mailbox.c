@@ -376,7 +376,7 @@ void ipmc_loan_abandon(struct ipmc *mb, struct ipmc_loan *l)
 		shm_store32_relaxed(&mb->slots[mb->me].wants_ack, 0);
 }
 
-/* How long a CLAIMED stamp may wait for its claim word. */
+/* How long a withdrawal waits for a claim word that may still come. */
 static int grace_ms(const struct ipmc *mb)
 {
 	int t = mb->send_timeout_ms;
@@ -392,9 +392,14 @@ static int give_up(struct ipmc *mb, struct ipmc_peer *p,
 	unsigned i = 0;
 	int w;
 
+	/* The grace sleeps (in 1 ms steps) where the environment can. */
 	while ((w = ipmc_tx_withdraw(&p->tx, r, !(++i % 64) &&
-				     now_ms(mb) >= until)) == -EINPROGRESS)
-		relax(mb);
+				     now_ms(mb) >= until)) == -EINPROGRESS) {
+		if (mb->ops->wait && i % 64 == 0)
+			mb->ops->wait(mb->ops->ctx, 1);
+		else
+			relax(mb);
+	}
 	if (w == 0)
 		return 0;
 	if (rc != -EAGAIN) /* to be published again: not given up on */

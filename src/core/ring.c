@@ -384,19 +384,20 @@ int ipmc_tx_withdraw(struct ipmc_tx *tx, const struct ipmc_resv *r,
 						  tx->self, tx->hw);
 	const uint64_t gone = r->end | IPMC_ST_WITHDRAWN;
 	uint64_t v = r->end | IPMC_ST_PUBLISHED;
+	uint8_t *sum_at = r->at + IPMC_REC_SUMMED_OFF + IPMC_REC_SUMMED_LEN;
 	uint32_t sum;
 
-	if (!shm_cas(r->at, &v, gone)) {
+	if (!shm_cas(r->at, &v, gone) && v != gone) {
 		/*
 		 * The swap decides between two honest parties: the receiver's
 		 * claimed stamp says it took it. When a third party rewrote
 		 * the stamp after the receiver's swap, the claim word, which
-		 * the receiver stores right after it, decides; a CLAIMED state
-		 * with neither is given the grace to let that word come.
+		 * the receiver stores right after it, decides; with neither,
+		 * the grace lets that word come.
 		 */
 		if (v == claimed || ipmc_tx_taken(tx, r->seq, r->dst))
 			return 0;
-		if ((v & IPMC_ST_MASK) == IPMC_ST_CLAIMED && !grace_over)
+		if (!grace_over)
 			return -EINPROGRESS;
 		for (int tries = 0; tries < 64; tries++) {
 			if (v == claimed)
@@ -405,15 +406,23 @@ int ipmc_tx_withdraw(struct ipmc_tx *tx, const struct ipmc_resv *r,
 				break;
 		}
 	}
+	/* Should a scribbler put PUBLISHED back, it must still not pass:
+	 * the checksum is inverted (our own line), once. */
+	if (tx->spoiled != r->end) {
+		tx->spoiled = r->end;
+		shm_copy_out(&sum, sum_at, sizeof(sum));
+		sum = ~sum;
+		shm_copy_in(sum_at, &sum, sizeof(sum));
+	}
 	if (ipmc_tx_taken(tx, r->seq, r->dst))
 		return 0;
-	/* Should a scribbler put PUBLISHED back, it must still not pass:
-	 * the checksum is inverted (our own line). */
-	shm_copy_out(&sum, r->at + IPMC_REC_SUMMED_OFF + IPMC_REC_SUMMED_LEN,
-		     sizeof(sum));
-	sum = ~sum;
-	shm_copy_in(r->at + IPMC_REC_SUMMED_OFF + IPMC_REC_SUMMED_LEN, &sum,
-		    sizeof(sum));
+	/*
+	 * Our swap won, but a receiver may have swapped just before it and a
+	 * third party put PUBLISHED back in between: its claim word follows
+	 * its swap within a few instructions, so the grace waits for it.
+	 */
+	if (!grace_over)
+		return -EINPROGRESS;
 	/* Never delivered, never will be: the next message takes its number. */
 	if (tx->seq_for == r->dst)
 		tx->seq = r->seq;

@@ -40,6 +40,7 @@ struct ipmc_tx {
 	uint64_t lap;       /* where head's lap starts: offsets without division */
 	uint64_t wrap_tried; /* the window we last read the tail to wrap in */
 	int loaned;         /* a reservation is out (one at a time) */
+	uint64_t spoiled;   /* the withdrawn record whose sum we inverted */
 };
 
 /*
@@ -99,9 +100,10 @@ int ipmc_tx_taken(const struct ipmc_tx *tx, uint64_t seq, uint64_t dst);
  * withdrawn (never delivered; its number goes to the next message, and
  * if the receiver's checked tail is past the record's start, our head
  * moves there: the receiver dropped or skipped past it), 0 when
- * the receiver had taken it (delivered), -EINPROGRESS when its stamp says
- * CLAIMED but no claim word is there yet: call again, with grace_over set
- * once the grace has passed (the stamp is then taken as scribbled).
+ * the receiver had taken it (delivered), -EINPROGRESS until grace_over is
+ * set (the grace: a claim word of a receiver that swapped just before us
+ * may still come; a stamp that is neither ours nor the receiver's claimed
+ * one is then taken as scribbled): call again.
  */
 int ipmc_tx_withdraw(struct ipmc_tx *tx, const struct ipmc_resv *r,
 		     int grace_over);

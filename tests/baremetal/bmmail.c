@@ -80,10 +80,9 @@ static uint64_t next_random(uint64_t *x)
 /*
  * As the guest's `scribble`, aimed better: the header and slot table, each
  * queue's control lines, and its ring around its head (where the next
- * records go), with random words or plausible stamps (an index just past
- * the head with a state) on the head's line. Not plausible indexes in the
- * control lines: a forged head a few lines ahead desynchronises the pair
- * for good today (reported to the core's owner).
+ * records go), with random words, plausible indexes (a few lines past the
+ * head) in the control lines, or plausible stamps (an index just past the
+ * head with a state) on the head's line.
  */
 void bm_mail_scribble(volatile void *mem, uint64_t size, unsigned n,
 		      uint64_t seed)
@@ -109,7 +108,10 @@ void bm_mail_scribble(volatile void *mem, uint64_t size, unsigned n,
 			      (stride - 128);
 		}
 		v = next_random(&x);
-		if (r % 4 >= 2 && v % 2 == 0) {
+		if (r % 4 == 1 && v % 2 == 0) {
+			/* A believable head (or tail) a few lines ahead. */
+			v = head - head % 64 + 64 * (1 + (v >> 8 & 3));
+		} else if (r % 4 >= 2 && v % 2 == 0) {
 			/* A plausible stamp on the line at the head: the
 			 * receiver finds a "new" record of garbage there. */
 			off = q + 128 + head % (stride - 128);

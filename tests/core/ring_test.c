@@ -641,7 +641,9 @@ static void test_ack_claim_withdraw(void)
 	 * next message takes its number (no gap). */
 	q_init(&q, 1024, 1, 0);
 	CHECK(send(&q, 50, 1, IPMC_RF_ACK, &r) == 0, "send");
-	CHECK(ipmc_tx_withdraw(&q.tx, &r, 0) == 1, "withdrawn");
+	/* Swapped, but a claim word may still come: the grace first. */
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 0) == -EINPROGRESS, "grace");
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 1) == 1, "withdrawn");
 	CHECK(send(&q, 50, 2, 0, NULL) == 0, "next");
 	CHECK(recv1(&q, 0, &n, NULL) && n == 2, "the next only");
 	CHECK(q.st.withdrawn == 1 && q.st.lost == 0 && q.st.delivered == 1,
@@ -652,10 +654,27 @@ static void test_ack_claim_withdraw(void)
 	 * inverted sum keeps it undeliverable. */
 	q_init(&q, 1024, 1, 0);
 	CHECK(send(&q, 50, 1, IPMC_RF_ACK, &r) == 0, "send");
-	CHECK(ipmc_tx_withdraw(&q.tx, &r, 0) == 1, "withdrawn");
+	/* Swapped, but a claim word may still come: the grace first. */
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 0) == -EINPROGRESS, "grace");
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 1) == 1, "withdrawn");
 	*(uint64_t *)r.at = r.end | IPMC_ST_PUBLISHED;
 	CHECK(!recv1(&q, 0, NULL, NULL) && q.st.corrupt == 1, "not revived");
 
+	/*
+	 * The receiver swapped, a third party put PUBLISHED back, our swap
+	 * wins before the receiver stored its claim word: the grace lets
+	 * that word come, and then the send was delivered.
+	 */
+	q_init(&q, 1024, 1, 0);
+	CHECK(send(&q, 50, 1, IPMC_RF_ACK, &r) == 0, "send");
+	CHECK(ipmc_rx_next(&q.rx, TX_TOK, 0, q.copy, &m) == 1, "claimed");
+	uint64_t word = q.ctl->claim;
+	q.ctl->claim = 0; /* as if not stored yet */
+	*(uint64_t *)r.at = r.end | IPMC_ST_PUBLISHED;
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 0) == -EINPROGRESS, "in grace");
+	q.ctl->claim = word; /* the receiver's next instruction */
+	CHECK(ipmc_tx_withdraw(&q.tx, &r, 1) == 0, "its claim word came");
+	ipmc_rx_complete(&q.rx, &m);
 	/* A CLAIMED stamp with no claim word: wait the grace, then it is
 	 * a scribble and the record is withdrawn. */
 	q_init(&q, 1024, 1, 0);

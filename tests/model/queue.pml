@@ -20,8 +20,11 @@
  *                   spin must find a lost message or a stuck pair
  *   CHECK_WITHDRAW  also: no delivery after its sender returned
  *                   -ETIMEDOUT, and a wait=1 send that returned 0 because
- *                   the record was claimed is delivered (do NOT hold:
- *                   README.md, "Open findings")
+ *                   the record was claimed is delivered (held since the
+ *                   claimed stamp is checked: README.md, "Fixed")
+ *   NO_CLAIM_STAMP  with CHECK_WITHDRAW: the sender does not check the
+ *                   claimed stamp (the claim word alone, as before): spin
+ *                   must find open case (a) again
  *   CHECK_RECOVERY  also: every message sent once the scribbler is done
  *                   and the receiver's last drop is behind is delivered
  */
@@ -47,6 +50,7 @@
 #define ACKRID 9	/* an ack word the receiver computed */
 #define CLAIMRID 8	/* a claim word the receiver computed */
 #define TAILRID 7	/* a tail_check word the receiver computed */
+#define HEADRID 6	/* a head_check word the sender computed */
 #define OLDRID 10	/* records an earlier owner left: 10, 11 */
 
 /* A record's state, in the stamp's low bits. */
@@ -65,11 +69,16 @@ typedef cword {
 	byte rid
 };
 
-/* The stamp: its index is under the checksum, its state is not. */
+/*
+ * The stamp: its index is under the checksum, its state is not; a
+ * receiver's claimed stamp carries its own check (cl: the seq the
+ * receiver claimed it for, 0 for any other stamp: ipmc_claim_stamp).
+ */
 typedef stampw {
 	byte end;	/* the queue index just past the record */
 	byte erid;
-	byte st		/* S_* */
+	byte st;	/* S_* */
+	byte cl
 };
 
 /* The header's checked fields. */
@@ -87,7 +96,7 @@ typedef rec {
 };
 
 rec ring[CAP];
-byte head = START;	/* sender's control word */
+cword headw;		/* sender: its head, checked (head_check) */
 cword tailw;		/* receiver: its tail, checked (tail_check) */
 cword ackw;		/* receiver: the last ACK record completed (seq) */
 cword claimw;		/* receiver: the last ACK record it claims (seq) */
@@ -106,6 +115,9 @@ byte dropped_to;	/* messages a drop may have lost */
 byte read_k;		/* the message whose room check read the tail last */
 bool drop_pending;	/* a drop whose tail is not stored yet */
 bool stamp_scribbled;	/* the scribbler wrote a stamp word */
+/* the receiver is between checking an ACK record and storing its claim
+ * word (a few instructions: what the sender's grace waits out) */
+bool inclaim;
 
 /* The sender believes a tail word: only the receiver's own (its check). */
 #ifdef NO_TAIL_CHECK
@@ -115,6 +127,17 @@ bool stamp_scribbled;	/* the scribbler wrote a stamp word */
 #endif
 
 #define BELIEVE(x, from) ((x) >= (from) && (x) - (from) <= CAP)
+#ifdef NO_HEAD_CHECK
+#define HEAD_OK(rid) 1
+#else
+#define HEAD_OK(rid) ((rid) == HEADRID)
+#endif
+#ifdef NO_CLAIM_STAMP
+#define CLAIM_STAMP_OK(off, h, seq) 0
+#else
+#define CLAIM_STAMP_OK(off, h, seq) (ring[off].stamp.end == (h) && \
+	ring[off].stamp.st == S_CLAIMED && ring[off].stamp.cl == (seq))
+#endif
 #define NEW(e, t) ((e) > (t) && (e) - (t) <= CAP)
 /* A record is there: a new index and a state that says published. */
 #define READY(e, st, t) (NEW(e, t) && (st) != S_NONE)
@@ -122,7 +145,7 @@ bool stamp_scribbled;	/* the scribbler wrote a stamp word */
 proctype Sender()
 {
 	byte h = START, k = 1, seq = 1, tv = START, rv, rr, off;
-	bool wait, won;
+	bool wait, won, again;
 
 	do
 	:: k > M -> break
@@ -132,6 +155,7 @@ proctype Sender()
 		:: else
 		fi;
 		wait = (k == WAITK);
+		again = 0;
 		/* try_put: room from the receiver's tail, if it checks */
 room:
 		atomic { rv = tailw.v; rr = tailw.rid; read_k = k };
@@ -139,7 +163,8 @@ room:
 		:: TAIL_OK(rr) && rv > h ->
 			/* the receiver is past us (it dropped up to a
 			 * bogus head): follow it (mbox_send.c read_tail) */
-			h = rv; head = h; tv = rv
+			h = rv; d_step { headw.v = h; headw.rid = HEADRID };
+			tv = rv
 		:: TAIL_OK(rr) && rv <= h && rv > tv -> tv = rv
 		:: else		/* scribbled, or older: not believed */
 		fi;
@@ -148,10 +173,12 @@ room:
 			/* full: put our head back, sleep until the tail
 			 * word moves (or our head is scribbled again) */
 			if
-			:: head != h -> head = h
+			:: headw.v != h || headw.rid != HEADRID ->
+				d_step { headw.v = h; headw.rid = HEADRID }
 			:: else
 			fi;
-			(tailw.v != rv || tailw.rid != rr || head != h);
+			(tailw.v != rv || tailw.rid != rr || headw.v != h ||
+			 headw.rid != HEADRID);
 			goto room
 		:: else
 		fi;
@@ -167,10 +194,10 @@ room:
 		};
 		d_step {
 			ring[off].stamp.end = h + 1; ring[off].stamp.erid = k;
-			ring[off].stamp.st = S_PUB
+			ring[off].stamp.st = S_PUB; ring[off].stamp.cl = 0
 		};
 		h = h + 1;
-		head = h;
+		d_step { headw.v = h; headw.rid = HEADRID };
 		if
 		:: !wait -> seq++
 		:: wait ->
@@ -197,16 +224,41 @@ room:
 					/* zero the sum: a restored stamp
 					 * cannot make it deliverable */
 					ring[off].pay.rid = 0;
-					withdrawn[k] = 1;
+					/* the grace: a receiver that swapped
+					 * just before us (and a third party
+					 * put PUBLISHED back) stores its claim
+					 * word within it */
+					(!inclaim || (claimw.rid == CLAIMRID &&
+					 claimw.v == seq) ||
+					 (ackw.rid == ACKRID && ackw.v == seq));
+					if
+					:: (claimw.rid == CLAIMRID &&
+					    claimw.v == seq) ||
+					   (ackw.rid == ACKRID &&
+					    ackw.v == seq) ->
+						/* taken after all (the
+						 * stamp was put back) */
+						returned0[k] = 1;
+						seq++;
+						break
+					:: else
+					fi;
 #ifdef CHECK_WITHDRAW
 					assert(!delivered[k]);
 #endif
-					break	/* -ETIMEDOUT; seq reused */
+					goto gone	/* seq reused */
 				:: else
 				fi;
+				/* the grace: a stamp that is neither ours
+				 * nor a claimed one that checks, with
+				 * neither word, waits out the receiver's two
+				 * steps between its swap and its claim word */
+				(!inclaim || (claimw.rid == CLAIMRID &&
+				 claimw.v == seq) ||
+				 (ackw.rid == ACKRID && ackw.v == seq));
 				if
-				:: (ring[off].stamp.st == S_CLAIMED &&
-				    claimw.rid == CLAIMRID &&
+				:: CLAIM_STAMP_OK(off, h, seq) ||
+				   (claimw.rid == CLAIMRID &&
 				    claimw.v == seq) ||
 				   (ackw.rid == ACKRID && ackw.v == seq) ->
 					/* claimed or acked: delivered */
@@ -215,11 +267,43 @@ room:
 					break
 				:: else ->
 					/* scribbled: withdraw from whatever
-					 * is there, zero the sum; seq reused */
-					d_step {
-						ring[off].stamp.st = S_WITHDRAWN;
-						ring[off].pay.rid = 0
-					};
+					 * is there (a claimed stamp that
+					 * checks stops it), zero the sum */
+					atomic {
+						if
+						:: CLAIM_STAMP_OK(off, h, seq) ->
+							won = 0
+						:: else ->
+							ring[off].stamp.st =
+								S_WITHDRAWN;
+							ring[off].pay.rid = 0;
+							won = 1
+						fi
+					}
+					if
+					:: !won ->
+						returned0[k] = 1;
+						seq++;
+						break
+					:: else
+					fi;
+#ifdef CHECK_WITHDRAW
+					assert(!delivered[k]);
+#endif
+					goto gone
+				fi
+gone:
+				/* withdrawn: never delivered. Passed over by
+				 * the receiver (its checked tail past the
+				 * record): publish it again, once (the
+				 * deadline bounds it in the code); else
+				 * -ETIMEDOUT */
+				if
+				:: !again && TAIL_OK(tailw.rid) &&
+				   tailw.v >= h ->
+					again = 1;
+					goto room
+				:: else ->
 					withdrawn[k] = 1;
 					break
 				fi
@@ -233,7 +317,7 @@ progress_sent:
 
 proctype Receiver()
 {
-	byte t = START, expect = 1, off, h, e, er, st, acked;
+	byte t = START, expect = 1, off, h, hr, e, er, st, acked;
 	hword q;
 	cword p;
 	bool claimed;
@@ -266,9 +350,9 @@ loop:
 	:: READY(e, st, t) -> goto got_rec
 	:: else
 	fi;
-	h = head;
+	d_step { h = headw.v; hr = headw.rid };
 	if
-	:: BELIEVE(h, t) && h != t ->
+	:: HEAD_OK(hr) && BELIEVE(h, t) && h != t ->
 		/* head stored after the stamp: stamp scribbled, or late */
 		d_step {
 			e = ring[off].stamp.end; er = ring[off].stamp.erid;
@@ -286,7 +370,8 @@ sleep:
 	/* nothing to do: sleep until a word we read changes (doorbell) */
 end_sleep:
 	(ring[off].stamp.end != e || ring[off].stamp.st != st ||
-	 head != h || tailw.v != t || tailw.rid != TAILRID ||
+	 headw.v != h || headw.rid != hr || tailw.v != t ||
+	 tailw.rid != TAILRID ||
 	 (acked > 0 && (ackw.v != acked || ackw.rid != ACKRID)));
 	goto loop;
 
@@ -305,45 +390,50 @@ got_rec:
 		q.seq = ring[off].hdr.seq; q.tok = ring[off].hdr.tok;
 		q.ack = ring[off].hdr.ack; q.rid = ring[off].hdr.rid
 	};
-	d_step { p.v = ring[off].pay.v; p.rid = ring[off].pay.rid };
+	d_step {
+		p.v = ring[off].pay.v; p.rid = ring[off].pay.rid;
+		inclaim = q.ack
+	};
 	if
-	:: q.tok != CUR -> t = e; goto loop	/* left for an earlier owner */
+	:: q.tok != CUR ->	/* left for an earlier owner */
+		inclaim = 0; t = e; goto loop
 	:: else
 	fi;
 #ifndef NO_CHECKSUM
 	if
 	:: er == 0 || er != q.rid || q.rid != p.rid ->
-		t = e; goto loop		/* corrupt: skip it */
+		inclaim = 0; t = e; goto loop	/* corrupt: skip it */
 	:: else
 	fi;
 #endif
 #ifndef NO_SEQ
 	if
-	:: q.seq < expect -> t = e; goto loop	/* replayed: skip */
+	:: q.seq < expect ->	/* replayed: skip */
+		inclaim = 0; t = e; goto loop
 	:: else
 	fi;
 #endif
 	if
 	:: q.ack ->
-		/* claim: the claim word, then compare-and-swap the state */
-		d_step { claimw.v = q.seq; claimw.rid = CLAIMRID };
+		/* claim: compare-and-swap the stamp to our claimed stamp
+		 * (its own check), then the claim word (ring.c claim()) */
 		atomic {
 			if
 			:: ring[off].stamp.end == e &&
 			   ring[off].stamp.st == S_PUB ->
 				ring[off].stamp.st = S_CLAIMED;
+				ring[off].stamp.cl = q.seq;
 				claimed = 1
 			:: else -> claimed = 0
 			fi
 		}
 		if
 		:: !claimed ->
-			/* lost the claim: withdrawn (or scribbled); our
-			 * claim word must not vouch for it */
-			claimw.rid = 0;
-			t = e; goto loop
+			/* lost the claim: withdrawn (or scribbled) */
+			inclaim = 0; t = e; goto loop
 		:: else
-		fi
+		fi;
+		d_step { claimw.v = q.seq; claimw.rid = CLAIMRID; inclaim = 0 }
 	:: else
 	fi;
 	/* deliver our copy: the callback gets the payload */
@@ -371,9 +461,9 @@ progress_delivered:
 
 garbage:
 	/* the queue holds garbage: drop up to the head, if believable */
-	h = head;
+	atomic { h = headw.v; hr = headw.rid };
 	if
-	:: BELIEVE(h, t) && h != t ->
+	:: HEAD_OK(hr) && BELIEVE(h, t) && h != t ->
 		d_step { t = h; drop_pending = 1 };
 		goto loop
 	:: else -> goto sleep
@@ -399,12 +489,28 @@ proctype Scribbler()
 		:: select(v : LO .. HI); select(d : S_NONE .. S_WITHDRAWN);
 		   atomic {
 			ring[c].stamp.end = v; ring[c].stamp.erid = 0;
-			ring[c].stamp.st = d; stamp_scribbled = 1
+			ring[c].stamp.st = d; ring[c].stamp.cl = 0;
+			stamp_scribbled = 1
 		   }
 		:: select(d : S_NONE .. S_WITHDRAWN);
-		   /* the same index, another state: the checksum holds */
-		   atomic { ring[c].stamp.st = d; stamp_scribbled = 1 }
-		:: select(v : LO .. HI); head = v
+		   /* the same index, another state: the checksum holds;
+		    * a claimed stamp's own check does not */
+		   atomic {
+			if
+			:: ring[c].stamp.st != d -> ring[c].stamp.cl = 0
+			:: else
+			fi;
+			ring[c].stamp.st = d; stamp_scribbled = 1
+		   }
+		:: select(v : LO .. HI); atomic { headw.v = v; headw.rid = 0 }
+		:: select(v : LO .. HI);
+		   /* the sender's own word, replayed: an older head */
+		   atomic {
+			if
+			:: headw.rid == HEADRID && v < headw.v -> headw.v = v
+			:: else
+			fi
+		   }
 		:: select(v : LO .. HI); atomic { tailw.v = v; tailw.rid = 0 }
 		:: select(v : LO .. HI);
 		   /* the receiver's own word, replayed: an older tail */
@@ -422,6 +528,7 @@ proctype Scribbler()
 			ring[c].stamp.end = ring[d].stamp.end;
 			ring[c].stamp.erid = ring[d].stamp.erid;
 			ring[c].stamp.st = ring[d].stamp.st;
+			ring[c].stamp.cl = ring[d].stamp.cl;
 			ring[c].hdr.seq = ring[d].hdr.seq;
 			ring[c].hdr.tok = ring[d].hdr.tok;
 			ring[c].hdr.ack = ring[d].hdr.ack;
@@ -468,6 +575,7 @@ init {
 	/* An earlier owner's records, delivered or not: plausible stamps. */
 	d_step {
 		tailw.v = START; tailw.rid = TAILRID;
+		headw.v = START; headw.rid = HEADRID;
 		ring[0].stamp.end = 1; ring[0].stamp.erid = OLDRID;
 		ring[0].stamp.st = S_PUB;
 		ring[0].hdr.seq = 1; ring[0].hdr.tok = OLD;
