@@ -126,7 +126,15 @@ void ipm_close(struct ipm *ipm);
  *            it (it is inside its callback or holds it: it is delivered).
  *            An error means it was not delivered and never will be: the
  *            sender withdrew it (docs/mailbox-layout.md, "Sending"). A
- *            retry after an error therefore never duplicates.
+ *            retry after an error therefore never duplicates. A message
+ *            the receiver passed over (a third party's forged head or
+ *            stamp) is withdrawn and sent again before the deadline. The
+ *            one exception, which needs a third party's exact stamp at
+ *            the moment a receiver stalls for the withdrawal's grace
+ *            (min(send_timeout_ms, 100) ms) between checking a record
+ *            and claiming it: -ETIMEDOUT for a delivered message, whose
+ *            retry reuses its number and is skipped as a replay (counted
+ *            in the receiver's ipm_stats().replayed): never a duplicate.
  * -EBUSY      the queue to that peer is full (wait == 0)
  * -EMSGSIZE   size > ipm_max_data_size_get()
  * -EINVAL     id > ipm_max_id_val_get(), or data NULL with size > 0

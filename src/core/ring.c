@@ -52,34 +52,28 @@ uint64_t ipmc_bye_word(uint64_t token, int hw)
 }
 
 /*
- * The tail a tail_check word w stands for, its upper bits from 'near'
- * (within 2^31 lines of it): 0 with *t when it checks for (dst, src).
+ * The index a checked word w stands for (tail_check, head_check: made by
+ * 'word'), its upper bits from 'near' (within 2^31 lines of it): 0 with
+ * *v when it checks for (dst, src).
  */
-static int tail_decode(uint64_t w, uint64_t near, uint64_t dst, uint64_t src,
-		       int hw, uint64_t *t)
+static int line_decode(uint64_t w, uint64_t near, uint64_t dst, uint64_t src,
+		       int hw, uint64_t (*word)(uint64_t, uint64_t, uint64_t,
+						int), uint64_t *v)
 {
 	int32_t d = (int32_t)((uint32_t)w - (uint32_t)(near / IPMC_LINE));
-	uint64_t v = near / IPMC_LINE * IPMC_LINE +
+	uint64_t x = near / IPMC_LINE * IPMC_LINE +
 		     (uint64_t)(int64_t)d * IPMC_LINE;
 
-	if (ipmc_tail_word(v, dst, src, hw) != w)
+	if (word(x, dst, src, hw) != w)
 		return -EBADMSG;
-	*t = v;
+	*v = x;
 	return 0;
 }
 
-/* The same for a head word w, its upper bits from 'near'. */
-static int head_decode(uint64_t w, uint64_t near, uint64_t dst, uint64_t src,
-		       int hw, uint64_t *h)
+static int tail_decode(uint64_t w, uint64_t near, uint64_t dst, uint64_t src,
+		       int hw, uint64_t *t)
 {
-	int32_t d = (int32_t)((uint32_t)w - (uint32_t)(near / IPMC_LINE));
-	uint64_t v = near / IPMC_LINE * IPMC_LINE +
-		     (uint64_t)(int64_t)d * IPMC_LINE;
-
-	if (ipmc_head_word(v, dst, src, hw) != w)
-		return -EBADMSG;
-	*h = v;
-	return 0;
+	return line_decode(w, near, dst, src, hw, ipmc_tail_word, t);
 }
 
 static uint8_t *ring_of(struct ipmc_qctl *ctl)
@@ -483,8 +477,9 @@ static uint64_t head_of(const struct ipmc_rx *rx, uint64_t t)
 
 	if (!rx->check)
 		h = shm_load_acquire(&rx->ctl->head);
-	else if (head_decode(shm_load_acquire(&rx->ctl->head_check), t,
-			     rx->self, rx->tail_tok, rx->hw, &h))
+	else if (line_decode(shm_load_acquire(&rx->ctl->head_check), t,
+			     rx->self, rx->tail_tok, rx->hw, ipmc_head_word,
+			     &h))
 		return t;
 	return h % IPMC_LINE || h - t > rx->cap ? t : h;
 }

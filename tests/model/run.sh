@@ -61,11 +61,20 @@ pan progress "-DM=2 -DSCRIBBLES=1" "-DNP -DCOLLAPSE" "-m1000000 -l -f" clean
 # behind), every message sent is delivered or reported withdrawn.
 pan recovery "-DM=3 -DSCRIBBLES=1 -DCHECK_RECOVERY" "-DSAFETY -DCOLLAPSE" \
 	"-m1000000" clean
-# The model can fail: without the tail check, one scribbled tail leaves
+# A blocking send: no delivery after it returned -ETIMEDOUT, and every 0
+# it returned was delivered, also when a third party wrote over the claim
+# word while the receiver was in its callback (open case (a), fixed by the
+# claimed stamp the sender checks).
+pan withdraw "-DM=3 -DSCRIBBLES=1 -DCHECK_WITHDRAW" "-DSAFETY -DCOLLAPSE" \
+	"-m1000000" clean
+# The model can fail: without the claimed stamp's check, open case (a)
+# comes back; without the tail check, one scribbled tail leaves
 # the pair stuck (the sender follows it past the receiver); without the
 # checksum, a scribbled payload is delivered.
 pan no_tail_check "-DM=3 -DSCRIBBLES=1 -DNO_TAIL_CHECK" "-DSAFETY" \
 	"-m1000000" "assertion violated"
 pan no_checksum "-DM=3 -DSCRIBBLES=1 -DNO_CHECKSUM" "-DSAFETY" "-m1000000" \
 	"assertion violated"
+pan no_claim_stamp "-DM=3 -DSCRIBBLES=1 -DCHECK_WITHDRAW -DNO_CLAIM_STAMP" \
+	"-DSAFETY" "-m1000000" "assertion violated"
 exit $fail
