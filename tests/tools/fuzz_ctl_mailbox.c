@@ -3,7 +3,8 @@
  * Fuzz target: ivshmem-ctl mailbox's view (tools/ivshmem-ctl/mailbox.c)
  * of a region scribbled on. Two core peers (src/core) lay out a small
  * region, publish their counters and exchange a few messages (how many,
- * how long, how many the receiver takes: the input's first bytes); then
+ * how long, how many the receiver takes, and whether it then claims a
+ * blocking one and holds it: the input's first bytes); then
  * the rest of the input, as (offset, xor) triples, scribbles anywhere:
  * header, slot lines and their counters, queue control, records. The view
  * (text or --json) must neither crash nor read out of bounds (ASan), and
@@ -76,6 +77,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < take && ipmc_next(&b, copy, &m) == 1; i++)
 		ipmc_complete(&b);
 	ipmc_send(&b, 1, buf, len % 100, 0);
+	if (take & 8) {
+		/* A blocking send b has claimed and still holds (inside its
+		 * callback): its claimed stamp is a pending record. */
+		struct ipmc_tx *tx = &a.peer[b.me].tx;
+		struct ipmc_resv r;
+
+		ipmc_complete(&b);
+		while (ipmc_next(&b, copy, &m) == 1)
+			ipmc_complete(&b);
+		if (ipmc_tx_reserve(tx, b.token, len % 100, IPMC_RF_ACK,
+				    &r) == 0) {
+			memset(r.data, 0x5a, len % 100);
+			ipmc_tx_publish(tx, &r, NULL);
+			CHECK(ipmc_next(&b, copy, &m) == 1 && m.ack, "claimed");
+		}
+	}
 	clock_ms += 250;
 	ipmc_tick(&b); /* its counters published */
 	for (size_t i = 3; i + 3 <= size; i += 3)

@@ -368,6 +368,10 @@ static void walk_queue(const struct view *v, const struct hdr *h,
 		r.sum = rd32(v, ring + off + offsetof(struct ipm_rec, sum));
 		st = (unsigned)(end & IPM_ST_MASK);
 		idx = end & ~IPM_ST_MASK;
+		/* A receiver's claimed stamp holds the index's low 32 bits
+		 * only (docs/mailbox-layout.md, "Records"). */
+		if (end >> 63 && st == IPM_ST_CLAIMED)
+			idx = i + (uint32_t)((uint32_t)idx - (uint32_t)i);
 		need = idx - i;
 		if (st < IPM_ST_PUBLISHED || st > IPM_ST_WITHDRAWN ||
 		    need - 1 >= cap || idx > head) {
