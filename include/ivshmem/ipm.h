@@ -49,7 +49,9 @@ struct ipm_config {
 	 */
 	unsigned slots;
 	/* Mailbox: how long a blocking send waits for the receiver's
-	 * complete before -ETIMEDOUT (default 5000; < 0 forever). */
+	 * complete before -ETIMEDOUT (default 5000; < 0 forever); the
+	 * withdrawal then waits up to min(this, 100) ms more for a claim
+	 * the receiver may have made just before it. */
 	int send_timeout_ms;
 	/* Mailbox: spin this long on shared memory before sleeping on the
 	 * doorbell (0: sleep at once; default 0). */
