@@ -392,11 +392,17 @@ static int give_up(struct ipmc *mb, struct ipmc_peer *p,
 	unsigned i = 0;
 	int w;
 
-	/* The grace sleeps (in 1 ms steps) where the environment can. */
-	while ((w = ipmc_tx_withdraw(&p->tx, r, !(++i % 64) &&
-				     now_ms(mb) >= until)) == -EINPROGRESS) {
+	/*
+	 * A record the receiver passed over needs no grace: it stores its
+	 * claim word before any tail past the record, and we read that
+	 * tail first. Otherwise the grace sleeps (1 ms at a time) where the
+	 * environment can.
+	 */
+	while ((w = ipmc_tx_withdraw(&p->tx, r, rc == -EAGAIN ||
+				     (!(++i % 64) && now_ms(mb) >= until))) ==
+	       -EINPROGRESS) {
 		if (mb->ops->wait && i % 64 == 0)
-			mb->ops->wait(mb->ops->ctx, 1);
+			sleep_ms(mb, 1);
 		else
 			relax(mb);
 	}
