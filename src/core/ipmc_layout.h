@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mailbox layout, version 3, as docs/mailbox-layout.md defines it:
+ * The mailbox layout, version 4, as docs/mailbox-layout.md defines it:
  * the same bytes src/ipm reads and writes. Plain integers: shared memory
  * is only ever accessed through shm_access.h.
  */
@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define IPMC_MAGIC          UINT64_C(0x4d50494d4d485356) /* "VSHMMIPM" */
-#define IPMC_VERSION        3u
+#define IPMC_VERSION        4u
 #define IPMC_LINE           64u
 #define IPMC_MAX_SLOTS      64u
 #define IPMC_MIN_SLOTS      2u

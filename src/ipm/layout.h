@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mailbox's layout in shared memory, version 3 (docs/mailbox-layout.md),
+ * The mailbox's layout in shared memory, version 4 (docs/mailbox-layout.md),
  * seen as C11 atomics: for the tests that play a hostile peer and for
  * ivshmem-ctl, which need no more than this header. The code is the core's
  * (src/core, which has its own src/core/ipmc_layout.h); geometry.c asserts
@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define IPM_MAGIC          UINT64_C(0x4d50494d4d485356) /* "VSHMMIPM" */
-#define IPM_LAYOUT_VERSION 3u
+#define IPM_LAYOUT_VERSION 4u
 #define IPM_LINE           64u
 #define IPM_MAX_SLOTS      64u
 #define IPM_MIN_SLOTS      2u

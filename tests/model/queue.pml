@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: MIT
  *
- * A model of one mailbox queue, layout version 3 (docs/mailbox-layout.md):
+ * A model of one mailbox queue, layout version 4 (docs/mailbox-layout.md):
  * an honest sender, an honest receiver and a scribbler that may write any
  * word of the queue a few times. tests/model/README.md maps every process,
  * variable and step to the code and says what is abstracted; run.sh
