@@ -234,13 +234,21 @@ static void realign(struct ipmc_tx *tx, const struct ipmc_resv *r)
 	put_head(tx, t, r->dst);
 }
 
-/* Write a record's header and then its stamp, with release. */
+/*
+ * Write a record's header and then its stamp, with release. The sum goes
+ * on its own: it was just stored into *rec as 32 bits, and one 64-bit
+ * load over flags and sum could not be forwarded from that store (a stall
+ * as long as the rest of the header).
+ */
 static void put_header(struct ipmc_tx *tx, uint8_t *at, struct ipmc_rec *rec,
 		       uint64_t end)
 {
+	const size_t sum_off = offsetof(struct ipmc_rec, sum);
+
 	shm_copy_in(at + IPMC_REC_SUMMED_OFF,
 		    (const uint8_t *)rec + IPMC_REC_SUMMED_OFF,
-		    IPMC_REC_HDR - IPMC_REC_SUMMED_OFF);
+		    sum_off - IPMC_REC_SUMMED_OFF);
+	shm_copy_in(at + sum_off, &rec->sum, sizeof(rec->sum));
 	(void)tx;
 	shm_store_release(at, end | IPMC_ST_PUBLISHED);
 }
