@@ -83,52 +83,75 @@ static inline void store_le64(uint8_t *p, uint64_t w)
 	memcpy(p, &w, sizeof(w));
 }
 
+static inline uint32_t le32(uint32_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
 /*
- * One body, two instantiations: CRC_WORD / CRC_BYTE name the step. The
- * 32-byte blocks feed the four lanes independently, so a CRC instruction
- * (3 cycles of latency, one per cycle of throughput) stays busy.
+ * One body, instantiated per step (CRC_WORD / CRC_BYTE) and with or
+ * without the copy (STORE, a constant: no branch per word). It runs the
+ * caller's lanes c0..c3 over the n bytes at s, storing each word to d as
+ * it goes. The 32-byte blocks feed the four lanes independently, so a CRC
+ * instruction (3 cycles of latency, one per cycle of throughput) stays
+ * busy.
  */
+#define SUM_LOOP(CRC_WORD, CRC_BYTE, STORE)                               \
+	do {                                                              \
+		size_t i = 0;                                             \
+									  \
+		for (; i + 32 <= n; i += 32) {                            \
+			uint64_t w0 = load_le64(s + i);                   \
+			uint64_t w1 = load_le64(s + i + 8);               \
+			uint64_t w2 = load_le64(s + i + 16);              \
+			uint64_t w3 = load_le64(s + i + 24);              \
+									  \
+			c0 = CRC_WORD(c0, w0);                            \
+			c1 = CRC_WORD(c1, w1);                            \
+			c2 = CRC_WORD(c2, w2);                            \
+			c3 = CRC_WORD(c3, w3);                            \
+			if (STORE) {                                      \
+				store_le64(d + i, w0);                    \
+				store_le64(d + i + 8, w1);                \
+				store_le64(d + i + 16, w2);               \
+				store_le64(d + i + 24, w3);               \
+			}                                                 \
+		}                                                         \
+		/* The last block's whole words: lanes 0, 1, 2. */        \
+		for (int k = 0; i + 8 <= n; i += 8, k++) {                \
+			uint64_t w = load_le64(s + i);                    \
+									  \
+			if (k == 0)                                       \
+				c0 = CRC_WORD(c0, w);                     \
+			else if (k == 1)                                  \
+				c1 = CRC_WORD(c1, w);                     \
+			else                                              \
+				c2 = CRC_WORD(c2, w);                     \
+			if (STORE)                                        \
+				store_le64(d + i, w);                     \
+		}                                                         \
+		for (; i < n; i++) {                                      \
+			uint8_t b = s[i];                                 \
+									  \
+			c0 = CRC_BYTE(c0, b);                             \
+			if (STORE)                                        \
+				d[i] = b;                                 \
+		}                                                         \
+	} while (0)
+
+/* ipm_sum_copy's body over the caller's lanes[]. */
 #define SUM_COPY_BODY(CRC_WORD, CRC_BYTE)                                 \
 	const uint8_t *s = src;                                           \
 	uint8_t *d = dst;                                                 \
 	uint32_t c0 = lanes[0], c1 = lanes[1], c2 = lanes[2], c3 = lanes[3]; \
-	size_t i = 0;                                                     \
 									  \
-	for (; i + 32 <= n; i += 32) {                                    \
-		uint64_t w0 = load_le64(s + i), w1 = load_le64(s + i + 8); \
-		uint64_t w2 = load_le64(s + i + 16);                      \
-		uint64_t w3 = load_le64(s + i + 24);                      \
-									  \
-		c0 = CRC_WORD(c0, w0);                                    \
-		c1 = CRC_WORD(c1, w1);                                    \
-		c2 = CRC_WORD(c2, w2);                                    \
-		c3 = CRC_WORD(c3, w3);                                    \
-		if (d) {                                                  \
-			store_le64(d + i, w0);                            \
-			store_le64(d + i + 8, w1);                        \
-			store_le64(d + i + 16, w2);                       \
-			store_le64(d + i + 24, w3);                       \
-		}                                                         \
-	}                                                                 \
-	for (int k = 0; i + 8 <= n; i += 8, k++) {                        \
-		uint64_t w = load_le64(s + i);                            \
-									  \
-		if (k == 0)                                               \
-			c0 = CRC_WORD(c0, w);                             \
-		else if (k == 1)                                          \
-			c1 = CRC_WORD(c1, w);                             \
-		else                                                      \
-			c2 = CRC_WORD(c2, w);                             \
-		if (d)                                                    \
-			store_le64(d + i, w);                             \
-	}                                                                 \
-	for (; i < n; i++) {                                              \
-		uint8_t b = s[i];                                         \
-									  \
-		c0 = CRC_BYTE(c0, b);                                     \
-		if (d)                                                    \
-			d[i] = b;                                         \
-	}                                                                 \
+	if (d)                                                            \
+		SUM_LOOP(CRC_WORD, CRC_BYTE, 1);                          \
+	else                                                              \
+		SUM_LOOP(CRC_WORD, CRC_BYTE, 0);                          \
 	lanes[0] = c0;                                                    \
 	lanes[1] = c1;                                                    \
 	lanes[2] = c2;                                                    \
@@ -156,16 +179,10 @@ static void sum_copy_sw(void *dst, const void *src, size_t n,
 #endif
 
 #if HAVE_HW
-HW_ATTR static inline __attribute__((always_inline)) void sum_copy_hw(void *dst, const void *src, size_t n,
-				uint32_t lanes[IPM_SUM_LANES])
-{
-	SUM_COPY_BODY(crc_word_hw, crc_byte_hw);
-}
-
 HW_ATTR static void sum_copy_hw_out(void *dst, const void *src, size_t n,
 				    uint32_t lanes[IPM_SUM_LANES])
 {
-	sum_copy_hw(dst, src, n, lanes);
+	SUM_COPY_BODY(crc_word_hw, crc_byte_hw);
 }
 
 HW_ATTR static uint32_t crc32c_hw(uint32_t c, const uint8_t *p, size_t n)
@@ -183,41 +200,60 @@ HW_ATTR static uint32_t crc32c_hw(uint32_t c, const uint8_t *p, size_t n)
  * The 64-byte head (index, the IPMC_REC_SUMMED_LEN header bytes, zeros)
  * straight from the words, without building it in memory: its words
  * 0..3 and 4..7 are the two blocks, so lane k takes words k and k + 4.
+ * The lanes are the caller's locals c0..c3.
  */
-HW_ATTR static inline void head_hw(uint32_t lanes[IPM_SUM_LANES],
-				   uint64_t index, const uint8_t *h)
-{
-	uint32_t w5;
-
-	memcpy(&w5, h + 32, sizeof(w5));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	w5 = __builtin_bswap32(w5);
-#endif
-	lanes[0] = crc_word_hw(crc_word_hw(0xffffffffu, index),
-			       load_le64(h + 24));
-	lanes[1] = crc_word_hw(crc_word_hw(0xffffffffu, load_le64(h)), w5);
-	lanes[2] = crc_word_hw(crc_word_hw(0xffffffffu, load_le64(h + 8)), 0);
-	lanes[3] = crc_word_hw(crc_word_hw(0xffffffffu, load_le64(h + 16)),
-			       0);
-}
+#define HEAD_HW(index, h)                                                 \
+	do {                                                              \
+		uint32_t w5;                                              \
+									  \
+		memcpy(&w5, (h) + 32, sizeof(w5));                        \
+		w5 = le32(w5);                                            \
+		c0 = crc_word_hw(crc_word_hw(0xffffffffu, (index)),       \
+				 load_le64((h) + 24));                    \
+		c1 = crc_word_hw(crc_word_hw(0xffffffffu,                 \
+					     load_le64(h)), w5);          \
+		c2 = crc_word_hw(crc_word_hw(0xffffffffu,                 \
+					     load_le64((h) + 8)), 0);     \
+		c3 = crc_word_hw(crc_word_hw(0xffffffffu,                 \
+					     load_le64((h) + 16)), 0);    \
+	} while (0)
 
 /* The lanes as 16 little-endian bytes, two words: no buffer either. */
-HW_ATTR static inline uint32_t fold_hw(const uint32_t lanes[IPM_SUM_LANES])
+HW_ATTR static inline uint32_t fold_hw(uint32_t c0, uint32_t c1, uint32_t c2,
+				       uint32_t c3)
 {
-	uint64_t w0 = lanes[0] | (uint64_t)lanes[1] << 32;
-	uint64_t w1 = lanes[2] | (uint64_t)lanes[3] << 32;
+	uint64_t w0 = c0 | (uint64_t)c1 << 32;
+	uint64_t w1 = c2 | (uint64_t)c3 << 32;
 
 	return ~crc_word_hw(crc_word_hw(0xffffffffu, w0), w1);
 }
 
-HW_ATTR static uint32_t sum_rec_hw(void *dst, const void *src, size_t n,
-				   uint64_t index, const void *summed)
+HW_ATTR static void head_hw(uint32_t lanes[IPM_SUM_LANES], uint64_t index,
+			    const uint8_t *h)
 {
-	uint32_t lanes[IPM_SUM_LANES];
+	uint32_t c0, c1, c2, c3;
 
-	head_hw(lanes, index, summed);
-	sum_copy_hw(dst, src, n, lanes);
-	return fold_hw(lanes);
+	HEAD_HW(index, h);
+	lanes[0] = c0;
+	lanes[1] = c1;
+	lanes[2] = c2;
+	lanes[3] = c3;
+}
+
+/* A whole record in registers: this runs twice per message. */
+HW_ATTR static uint32_t sum_rec_hw(void *dst, const void *src, size_t n,
+				   uint64_t index, const uint8_t *summed)
+{
+	const uint8_t *s = src;
+	uint8_t *d = dst;
+	uint32_t c0, c1, c2, c3;
+
+	HEAD_HW(index, summed);
+	if (d)
+		SUM_LOOP(crc_word_hw, crc_byte_hw, 1);
+	else
+		SUM_LOOP(crc_word_hw, crc_byte_hw, 0);
+	return fold_hw(c0, c1, c2, c3);
 }
 
 HW_ATTR static uint32_t ack_check_hw(uint64_t seq, uint64_t dst, uint64_t src)
@@ -278,7 +314,7 @@ uint32_t ipm_sum_fold(const uint32_t lanes[IPM_SUM_LANES], int hw)
 
 #if HAVE_HW
 	if (hw)
-		return fold_hw(lanes);
+		return fold_hw(lanes[0], lanes[1], lanes[2], lanes[3]);
 #endif
 
 	for (int k = 0; k < IPM_SUM_LANES; k++)
