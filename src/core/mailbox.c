@@ -216,11 +216,11 @@ uint32_t ipmc_max_size(const struct ipmc *mb)
 }
 
 /* Put our token back in our slot if it was scribbled on. */
-static void reassert(struct ipmc *mb)
+static inline void reassert(struct ipmc *mb)
 {
 	uint64_t owner = shm_load_relaxed(&mb->slots[mb->me].owner);
 
-	if (owner != mb->token)
+	if (__builtin_expect(owner != mb->token, 0))
 		shm_cas(&mb->slots[mb->me].owner, &owner, mb->token);
 }
 
@@ -258,7 +258,7 @@ static int still_there(struct ipmc *mb, unsigned r, uint64_t dst)
 {
 	struct ipmc_peer *p = &mb->peer[r];
 
-	if (ipmc_view(mb, r) != dst)
+	if (ipmc_view_fast(mb, r) != dst)
 		return 0;
 	/* cgen shares a line with the tail the receiver keeps moving:
 	 * once it has shown this token, it is not read again. */
@@ -358,7 +358,7 @@ int ipmc_loan(struct ipmc *mb, int id, uint32_t len, int wait,
 	int slot;
 
 	reassert(mb);
-	slot = id < 0 ? -1 : ipmc_find(mb, id, &dst);
+	slot = id < 0 ? -1 : ipmc_find_fast(mb, id, &dst);
 	if (slot < 0)
 		return -ENOTCONN;
 	p = &mb->peer[slot];
@@ -501,15 +501,15 @@ int ipmc_next(struct ipmc *mb, void *copy, struct ipmc_msg *m)
 	if (mb->held)
 		return 0;
 	reassert(mb);
-	ipmc_heartbeat(mb, 1);
-	for (unsigned k = 0; k < n; k++) {
-		unsigned s = (mb->next + k) % n;
-
+	ipmc_heartbeat_busy(mb);
+	/* From mb->next round (no division: this runs per message). */
+	for (unsigned k = 0, s = mb->next; k < n;
+	     k++, s = s + 1 < n ? s + 1 : 0) {
 		if (s == mb->me)
 			continue;
 		/* An empty entry: the queue's pgen stands for the sender,
 		 * so what it published before it closed is delivered. */
-		if (ipmc_rx_next(&mb->peer[s].rx, ipmc_view(mb, s),
+		if (ipmc_rx_next(&mb->peer[s].rx, ipmc_view_fast(mb, s),
 				 mb->heads_due, copy, m) == 1) {
 			mb->held = 1;
 			mb->held_slot = s;

@@ -14,8 +14,6 @@
 /* How often we bump our heartbeat; a peer silent this long is gone. */
 #define HEARTBEAT_MS 250
 #define DEAD_MS      5000
-/* Busy calls between two looks at the clock. */
-#define HEARTBEAT_TICKS 1024
 
 int ipmc_live(const struct ipmc *mb, int id)
 {
@@ -287,7 +285,7 @@ void ipmc_heartbeat(struct ipmc *mb, int busy)
 {
 	/* A busy poller reads the clock only now and then: it costs as
 	 * much as a look at the queues. */
-	if (busy && ++mb->hb_ticks % HEARTBEAT_TICKS)
+	if (busy && ++mb->hb_ticks % IPMC_HEARTBEAT_TICKS)
 		return;
 	if (mb->ops->now_ms(mb->ops->ctx) - mb->hb_at >= HEARTBEAT_MS)
 		ipmc_tick(mb);
