@@ -494,6 +494,21 @@ int ipmc_send(struct ipmc *mb, int id, const void *data, uint32_t len,
 	return rc ? rc : finish(mb, &l, data);
 }
 
+/*
+ * What ipmc_complete() needs of m, one field at a time (volatile: not
+ * merged into wide loads). ipmc_rx_next() has just stored them one by
+ * one, and a load spanning two stores waits for them to retire instead
+ * of being forwarded: a struct copy here was the costliest line of a
+ * look that delivers.
+ */
+static inline void keep(struct ipmc_msg *held, const struct ipmc_msg *m)
+{
+	held->src = *(const volatile uint64_t *)&m->src;
+	held->seq = *(const volatile uint64_t *)&m->seq;
+	held->end = *(const volatile uint64_t *)&m->end;
+	held->ack = *(const volatile int *)&m->ack;
+}
+
 int ipmc_next(struct ipmc *mb, void *copy, struct ipmc_msg *m)
 {
 	const unsigned n = mb->g.slots;
@@ -513,7 +528,7 @@ int ipmc_next(struct ipmc *mb, void *copy, struct ipmc_msg *m)
 				 mb->heads_due, copy, m) == 1) {
 			mb->held = 1;
 			mb->held_slot = s;
-			mb->held_msg = *m;
+			keep(&mb->held_msg, m);
 			mb->next = s; /* drain it before moving on */
 			return 1;
 		}
