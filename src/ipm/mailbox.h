@@ -33,6 +33,7 @@ struct mbox {
 	int rung, stirred;
 	int self_rung; /* we primed: the next wake-up is our own ring's */
 	long long calm_at;
+	int just_took; /* the last next() delivered: see mb_next() */
 };
 
 #endif
