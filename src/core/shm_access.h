@@ -18,6 +18,8 @@
  *    for flags ordered by an explicit shm_fence().
  *  - shm_cas(p, &old, new): sequentially consistent compare-and-swap of
  *    one word (a record's state, a slot's owner, the header's init).
+ *  - shm_fetch_add(p, v): a sequentially consistent add to one word (the
+ *    core has no use for it; the tests' hostile peers move a word in place).
  *  - shm_fence(): a full fence. The sleeping and wants_ack handshakes are
  *    "store, fence, load" on both sides, so one side sees the other.
  *  - shm_copy_in / shm_copy_out / shm_zero: plain bytes (payloads, record
@@ -72,6 +74,12 @@ static inline int shm_cas(void *p, uint64_t *old, uint64_t v)
 {
 	return __atomic_compare_exchange_n((uint64_t *)p, old, v, 0,
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* Adds v to *p in one access; returns what *p held. */
+static inline uint64_t shm_fetch_add(void *p, uint64_t v)
+{
+	return __atomic_fetch_add((uint64_t *)p, v, __ATOMIC_SEQ_CST);
 }
 
 static inline void shm_fence(void)

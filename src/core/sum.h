@@ -37,7 +37,7 @@ uint32_t ipm_crc32c(uint32_t crc, const void *p, size_t n, int hw);
 
 /*
  * A record's sum: the lanes started with ipm_sum_head() over its stamp's
- * index and its IPM_REC_SUMMED_LEN header bytes (a 64-byte block, zero
+ * index and its IPMC_REC_SUMMED_LEN header bytes (a 64-byte block, zero
  * padded), run on over the payload with ipm_sum_copy(), then folded: the
  * CRC-32C (final xor) of the four lanes. One pass, the header included.
  */

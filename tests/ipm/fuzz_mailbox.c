@@ -36,7 +36,7 @@
 
 #include <ivshmem/ipm.h>
 
-#include "layout.h"
+#include "ipmc_layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -97,7 +97,7 @@ struct world {
 	uint8_t got[NDEV][NDEV][MAX_SENDS];
 	int64_t last[NDEV][NDEV];        /* last delivered number */
 	uint8_t buf[PAY_MAX];
-	struct ipm_geometry g; /* where things are: never read from mem */
+	struct ipmc_geometry g; /* where things are: never read from mem */
 };
 
 static int byte(struct world *w)
@@ -353,7 +353,7 @@ static void hostile(struct world *w)
 			st = t + 64 * (1 + (uint64_t)(byte(w) & 15));
 			st |= (uint64_t)(byte(w) & 3);
 			if ((t % cap) + 8 <= cap)
-				memcpy(ctl + IPM_QUEUE_CTL + t % cap, &st, 8);
+				memcpy(ctl + IPMC_QUEUE_CTL + t % cap, &st, 8);
 		}
 		break;
 	case 4: /* presence news: a device is said to have left */
@@ -425,7 +425,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w->mem = calloc(1, REGION);
 	w->in = data;
 	w->len = size;
-	if (ipm_geometry_compute(&w->g, REGION, 3) < 0)
+	if (ipmc_geometry(&w->g, REGION, 3) < 0)
 		abort();
 	if (!w->mem) {
 		free(w);

@@ -14,7 +14,8 @@
 #include <ivshmem/ivshmem.h>
 
 #include "ipmtest.h"
-#include "layout.h"
+#include "ipmc_layout.h"
+#include "shm_access.h"
 
 #define MSG 4096
 
@@ -343,7 +344,7 @@ static void foreign_layout(void)
 	struct ipm_config cfg = mbox_cfg(200, 0);
 	struct tu_server s2;
 	struct ivshmem *iv;
-	struct ipm_hdr *hdr;
+	struct ipmc_hdr *hdr;
 	struct ipm *ipm;
 	int rc;
 
@@ -351,21 +352,21 @@ static void foreign_layout(void)
 	rc = ivshmem_connect(&iv, s2.socket_path, 1, 5000);
 	IT_CHECK(rc == 0, "connect: %s", strerror(-rc));
 	hdr = ivshmem_mem(iv);
-	hdr->version = IPM_LAYOUT_VERSION - 1;
+	hdr->version = IPMC_VERSION - 1;
 	hdr->slots = 2;
-	atomic_store(&hdr->init, 1);
-	atomic_store(&hdr->magic, IPM_MAGIC);
+	shm_store_release(&hdr->init, 1);
+	shm_store_release(&hdr->magic, IPMC_MAGIC);
 	rc = it_try_open(&ipm, s2.socket_path, &cfg);
 	IT_CHECK(rc == -EPROTONOSUPPORT, "layout version %u: %s, want "
-		 "-EPROTONOSUPPORT", IPM_LAYOUT_VERSION - 1, strerror(-rc));
-	IT_CHECK(hdr->version == IPM_LAYOUT_VERSION - 1,
+		 "-EPROTONOSUPPORT", IPMC_VERSION - 1, strerror(-rc));
+	IT_CHECK(hdr->version == IPMC_VERSION - 1,
 		 "the other version's header was changed");
 
-	atomic_store(&hdr->magic, UINT64_C(0x0123456789abcdef));
+	shm_store_release(&hdr->magic, UINT64_C(0x0123456789abcdef));
 	rc = it_try_open(&ipm, s2.socket_path, &cfg);
 	IT_CHECK(rc == -EPROTO, "a region holding something else: %s, want "
 		 "-EPROTO", strerror(-rc));
-	IT_CHECK(atomic_load(&hdr->magic) == UINT64_C(0x0123456789abcdef),
+	IT_CHECK(shm_load_acquire(&hdr->magic) == UINT64_C(0x0123456789abcdef),
 		 "the other contents were changed");
 	ivshmem_close(iv);
 	IT_CHECK(tu_server_stop(&s2) == 0, "server exit status");

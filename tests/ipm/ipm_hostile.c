@@ -37,7 +37,8 @@
 #include <ivshmem/ivshmem.h>
 
 #include "ipmtest.h"
-#include "layout.h"
+#include "ipmc_layout.h"
+#include "shm_access.h"
 
 #define MSG 200
 #define ROUNDS 20
@@ -45,33 +46,34 @@
 static struct tu_server srv;
 
 /* Where things are in the region (2 slots, as every peer here asks). */
-static struct ipm_geometry geo(const struct ipm *ipm)
+static struct ipmc_geometry geo(const struct ipm *ipm)
 {
 	const struct ivshm_transport *t = ipm_transport(ipm);
-	struct ipm_geometry g;
+	struct ipmc_geometry g;
 
-	IT_CHECK(ipm_geometry_compute(&g, t->size, 2) == 0, "geometry");
+	IT_CHECK(ipmc_geometry(&g, t->size, 2) == 0, "geometry");
 	return g;
 }
 
-static struct ipm_slot *slot_line(void *mem, unsigned s)
+static struct ipmc_slot *slot_line(void *mem, unsigned s)
 {
-	return (struct ipm_slot *)((uint8_t *)mem + IPM_LINE) + s;
+	return (struct ipmc_slot *)((uint8_t *)mem + IPMC_LINE) + s;
 }
 
 static unsigned slot_of(void *mem, int id)
 {
 	for (unsigned s = 0; s < 2; s++)
-		if (ipm_token_id(atomic_load(&slot_line(mem, s)->owner)) == id)
+		if (ipmc_token_id(shm_load_acquire(&slot_line(mem, s)->owner)) ==
+		    id)
 			return s;
 	IT_CHECK(0, "peer %d holds no slot", id);
 }
 
-static struct ipm_queue_ctl *queue(void *mem, const struct ipm_geometry *g,
+static struct ipmc_qctl *queue(void *mem, const struct ipmc_geometry *g,
 				   unsigned from, unsigned to)
 {
-	return (struct ipm_queue_ctl *)((uint8_t *)mem + g->queue_offset +
-		ipm_queue_index(g->slots, from, to) * g->queue_stride);
+	return (struct ipmc_qctl *)((uint8_t *)mem + g->queue_offset +
+		ipmc_queue_index(g->slots, from, to) * g->queue_stride);
 }
 
 /* Item 6: B, in a child, receives strictly and sends on command. */
@@ -152,9 +154,9 @@ static void foreign_token(void)
 	rc = ivshmem_connect(&p, srv.socket_path, 1, 5000);
 	IT_CHECK(rc == 0, "plain peer: %s", strerror(-rc));
 	sa = slot_of(ivshmem_mem(p), it_id(a));
-	token = atomic_load(&slot_line(ivshmem_mem(p), sa)->owner);
+	token = shm_load_acquire(&slot_line(ivshmem_mem(p), sa)->owner);
 	foreign = UINT64_C(0x5eed) << 32 | (uint32_t)(ivshmem_id(p) + 1);
-	atomic_store(&slot_line(ivshmem_mem(p), sa)->owner, foreign);
+	shm_store_release(&slot_line(ivshmem_mem(p), sa)->owner, foreign);
 
 	/* B -> A, blocking: every one of them delivered to A. */
 	it_put_int(c.down[1], CMD_SEND);
@@ -170,7 +172,8 @@ static void foreign_token(void)
 
 	/* A -> B, blocking, the foreign token written again before each. */
 	for (int i = 0; i < ROUNDS; i++) {
-		atomic_store(&slot_line(ivshmem_mem(p), sa)->owner, foreign);
+		shm_store_release(&slot_line(ivshmem_mem(p), sa)->owner,
+				  foreign);
 		it_msg_make(buf, MSG, it_stream(it_id(a), idb), seq++);
 		rc = ipm_send(a, 1, (uint32_t)idb, buf, MSG);
 		IT_CHECK(rc == 0, "A -> B blocking send #%d: %s", i,
@@ -181,8 +184,8 @@ static void foreign_token(void)
 	IT_CHECK(got == ROUNDS, "B got %d of A's %d acknowledged sends", got,
 		 ROUNDS);
 	IT_CHECK(ipm_process(a) >= 0, "a: ipm_process");
-	IT_CHECK(atomic_load(&slot_line(ivshmem_mem(p), sa)->owner) == token,
-		 "A's token was not put back");
+	IT_CHECK(shm_load_acquire(&slot_line(ivshmem_mem(p), sa)->owner) ==
+		 token, "A's token was not put back");
 	it_log("item 6: a foreign token in A's slot evicted nobody: %d "
 	       "blocking sends each way, all delivered", ROUNDS);
 
@@ -198,7 +201,7 @@ static void foreign_token(void)
 
 /* Item 6': the tail moves past the record, nobody delivered it. */
 struct tail_push {
-	struct ipm_queue_ctl *q;
+	struct ipmc_qctl *q;
 };
 
 static int push_tail(void *arg)
@@ -207,7 +210,7 @@ static int push_tail(void *arg)
 
 	usleep(50000);
 	/* What a receiver skipping the record as foreign did. */
-	atomic_store(&tp->q->tail, atomic_load(&tp->q->head));
+	shm_store_release(&tp->q->tail, shm_load_acquire(&tp->q->head));
 	return 0;
 }
 
@@ -227,7 +230,7 @@ static void bare_tail(void)
 		.mode = IPM_MODE_MAILBOX, .slots = 2, .send_timeout_ms = 300,
 	};
 	struct ipm *a, *b;
-	struct ipm_geometry g;
+	struct ipmc_geometry g;
 	struct ipm_stats st;
 	struct tail_push tp;
 	uint8_t buf[MSG] = { 1 };
@@ -270,11 +273,11 @@ static void no_spin(void)
 {
 	struct ipm_config cfg = { .mode = IPM_MODE_MAILBOX, .slots = 2 };
 	static const uint64_t states[] = {
-		IPM_ST_PUBLISHED, IPM_ST_CLAIMED, IPM_ST_WITHDRAWN, 0,
+		IPMC_ST_PUBLISHED, IPMC_ST_CLAIMED, IPMC_ST_WITHDRAWN, 0,
 	};
 	struct ipm *a, *b;
-	struct ipm_geometry g;
-	struct ipm_queue_ctl *q;
+	struct ipmc_geometry g;
+	struct ipmc_qctl *q;
 	uint8_t *ring, buf[MSG] = { 7 };
 	int n = 0;
 
@@ -286,17 +289,17 @@ static void no_spin(void)
 	q = queue(ipm_transport(a)->mem, &g,
 		  slot_of(ipm_transport(a)->mem, it_id(a)),
 		  slot_of(ipm_transport(a)->mem, it_id(b)));
-	ring = (uint8_t *)q + IPM_QUEUE_CTL;
+	ring = (uint8_t *)q + IPMC_QUEUE_CTL;
 	for (unsigned i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-		uint64_t h = atomic_load(&q->head), at = h % g.queue_cap;
-		struct ipm_rec *r = (struct ipm_rec *)(ring + at);
+		uint64_t h = shm_load_acquire(&q->head), at = h % g.queue_cap;
+		struct ipmc_rec *r = (struct ipmc_rec *)(ring + at);
 		long long cpu, t0, ms;
 		int rc;
 
 		/* The observed record: new stamp, bad type, head unchanged. */
 		r->type = 0xbadbad;
 		r->len = 16;
-		atomic_store(ipm_rec_end(r), (h + IPM_LINE) | states[i]);
+		shm_store_release(&r->end, (h + IPMC_LINE) | states[i]);
 		cpu = it_cpu_us();
 		t0 = tu_now_ns();
 		rc = ipm_poll(b, 500);

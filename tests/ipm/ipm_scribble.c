@@ -37,7 +37,8 @@
 #include <ivshmem/ivshmem.h>
 
 #include "ipmtest.h"
-#include "layout.h"
+#include "ipmc_layout.h"
+#include "shm_access.h"
 
 #define MAX_MSG    16384
 #define P2_MSGS    300  /* after the scribbler: these must flow again */
@@ -50,39 +51,40 @@ static struct tu_server srv;
 /* Where things are, from the geometry and the slot owners. */
 struct where {
 	uint8_t *base;
-	struct ipm_geometry g;
+	struct ipmc_geometry g;
 };
 
 static void where_init(struct where *w, void *mem, size_t size,
 		       unsigned slots)
 {
 	w->base = mem;
-	IT_CHECK(ipm_geometry_compute(&w->g, size, slots) == 0, "geometry");
+	IT_CHECK(ipmc_geometry(&w->g, size, slots) == 0, "geometry");
 }
 
-static struct ipm_slot *slot_line(const struct where *w, unsigned s)
+static struct ipmc_slot *slot_line(const struct where *w, unsigned s)
 {
-	return (struct ipm_slot *)(w->base + IPM_LINE) + s;
+	return (struct ipmc_slot *)(w->base + IPMC_LINE) + s;
 }
 
 static unsigned slot_of(const struct where *w, int id)
 {
 	for (unsigned s = 0; s < w->g.slots; s++)
-		if (ipm_token_id(atomic_load(&slot_line(w, s)->owner)) == id)
+		if (ipmc_token_id(shm_load_acquire(&slot_line(w, s)->owner)) ==
+		    id)
 			return s;
 	IT_CHECK(0, "peer %d holds no slot", id);
 }
 
-static struct ipm_queue_ctl *ctl_of(const struct where *w, unsigned from,
+static struct ipmc_qctl *ctl_of(const struct where *w, unsigned from,
 				    unsigned to)
 {
-	return (struct ipm_queue_ctl *)(w->base + w->g.queue_offset +
-		ipm_queue_index(w->g.slots, from, to) * w->g.queue_stride);
+	return (struct ipmc_qctl *)(w->base + w->g.queue_offset +
+		ipmc_queue_index(w->g.slots, from, to) * w->g.queue_stride);
 }
 
 static uint8_t *data_of(const struct where *w, unsigned from, unsigned to)
 {
-	return (uint8_t *)ctl_of(w, from, to) + IPM_QUEUE_CTL;
+	return (uint8_t *)ctl_of(w, from, to) + IPMC_QUEUE_CTL;
 }
 
 /* Part 1: precise scribbles. */
@@ -125,8 +127,8 @@ struct pair {
 /* Queue one 100-byte message a -> b; returns its record's ring offset. */
 static uint64_t put_ab(struct pair *p)
 {
-	struct ipm_queue_ctl *ctl = ctl_of(&p->w, p->sa, p->sb);
-	uint64_t h = atomic_load(&ctl->head);
+	struct ipmc_qctl *ctl = ctl_of(&p->w, p->sa, p->sb);
+	uint64_t h = shm_load_acquire(&ctl->head);
 	uint8_t buf[100];
 	int rc;
 
@@ -159,9 +161,9 @@ static void expect_b(struct pair *p, const char *what, int n, ...)
 	va_end(ap);
 }
 
-static struct ipm_rec *rec_at(struct pair *p, uint64_t off)
+static struct ipmc_rec *rec_at(struct pair *p, uint64_t off)
 {
-	return (struct ipm_rec *)(data_of(&p->w, p->sa, p->sb) + off);
+	return (struct ipmc_rec *)(data_of(&p->w, p->sa, p->sb) + off);
 }
 
 /*
@@ -218,8 +220,8 @@ static void precise(void)
 	struct ipm_config cfg = {
 		.mode = IPM_MODE_MAILBOX, .slots = 2, .send_timeout_ms = 500,
 	};
-	struct ipm_slot *sl;
-	struct ipm_queue_ctl *ctl;
+	struct ipmc_slot *sl;
+	struct ipmc_qctl *ctl;
 	struct pair p = { 0 };
 	uint64_t o1, h, token;
 	int s;
@@ -283,9 +285,9 @@ static void precise(void)
 	s = (int)p.seq_ab;
 	put_ab(&p);
 	put_ab(&p);
-	atomic_fetch_add(&ctl->head, 8);
+	shm_fetch_add(&ctl->head, 8);
 	expect_b(&p, "misaligned head", 2, s, s + 1);
-	atomic_fetch_add(&ctl->head, UINT64_C(1) << 40);
+	shm_fetch_add(&ctl->head, UINT64_C(1) << 40);
 	expect_b(&p, "far head", 0);
 	put_ab(&p);
 	expect_b(&p, "head rewritten", 1, s + 2);
@@ -303,37 +305,41 @@ static void precise(void)
 	 * A believable head ahead of the real one, over a record-less
 	 * stretch: b drops up to it, its tail is then ahead of a's head.
 	 */
-	h = atomic_load(&ctl->head);
+	h = shm_load_acquire(&ctl->head);
 	for (unsigned i = 0; i < 4; i++)
 		memset(data_of(&p.w, p.sa, p.sb) +
-		       (h + i * IPM_LINE) % p.w.g.queue_cap, 0, IPM_LINE);
-	atomic_store(&ctl->head, h + 4 * IPM_LINE);
+		       (h + i * IPMC_LINE) % p.w.g.queue_cap, 0, IPMC_LINE);
+	shm_store_release(&ctl->head, h + 4 * IPMC_LINE);
 	expect_b(&p, "bogus head", 0);
 	it_log("bogus head: flowing again after %d send(s)",
 	       flows_again(&p, "bogus head"));
 
 	/* A tail scribbled by someone else: b puts its own back. */
-	atomic_store(&ctl->tail, atomic_load(&ctl->tail) + 8 * p.w.g.queue_cap);
+	shm_store_release(&ctl->tail,
+			  shm_load_acquire(&ctl->tail) + 8 * p.w.g.queue_cap);
 	it_log("bogus tail: flowing again after %d send(s)",
 	       flows_again(&p, "bogus tail"));
-	atomic_store(&ctl->cgen, 12345);
+	shm_store_release(&ctl->cgen, 12345);
 	it_log("bogus consumer token: flowing again after %d send(s)",
 	       flows_again(&p, "bogus consumer token"));
 
 	/* a's slot owner: garbage, cleared, another live peer's id. */
 	sl = slot_line(&p.w, p.sa);
-	token = atomic_load(&sl->owner);
-	atomic_store(&sl->owner, UINT64_C(0xdeadbeefcafef00d));
+	token = shm_load_acquire(&sl->owner);
+	shm_store_release(&sl->owner, UINT64_C(0xdeadbeefcafef00d));
 	both_ways(&p, "owner garbage");
-	IT_CHECK(atomic_load(&sl->owner) == token, "a's token not restored");
-	atomic_store(&sl->owner, 0);
+	IT_CHECK(shm_load_acquire(&sl->owner) == token,
+		 "a's token not restored");
+	shm_store_release(&sl->owner, 0);
 	both_ways(&p, "owner cleared");
-	atomic_store(&sl->owner, (token & ~UINT64_C(0xffffffff)) |
-		     (uint64_t)(it_id(p.b) + 1));
+	shm_store_release(&sl->owner, (token & ~UINT64_C(0xffffffff)) |
+			  (uint64_t)(it_id(p.b) + 1));
 	both_ways(&p, "owner names b");
-	IT_CHECK(atomic_load(&sl->owner) == token, "a's token not restored");
-	atomic_store(&slot_line(&p.w, p.sb)->sleeping, 0xffffffffu);
-	atomic_store(&slot_line(&p.w, p.sa)->wants_ack, 0xffffffffu);
+	IT_CHECK(shm_load_acquire(&sl->owner) == token,
+		 "a's token not restored");
+	shm_store32_relaxed(&slot_line(&p.w, p.sb)->sleeping, 0xffffffffu);
+	shm_store32_relaxed(&slot_line(&p.w, p.sa)->wants_ack, 0xffffffffu);
+	shm_fence(); /* as strong as the seq_cst stores these were */
 	both_ways(&p, "flags");
 
 	ipm_close(p.a);
@@ -485,7 +491,7 @@ static int send_one(struct peer *p, struct ipm *ipm, uint64_t *rng,
 			where_init(&w, t->mem, t->size, 4);
 			for (unsigned i = 0; i < 4; i++)
 				it_log("slot %u owner %llx", i,
-				       (unsigned long long)atomic_load(
+				       (unsigned long long)shm_load_acquire(
 					       &slot_line(&w, i)->owner));
 		}
 		IT_CHECK(!p->strict, "send to %d: %s", p->peer, strerror(-rc));
@@ -568,7 +574,7 @@ static int peer_main(void *arg)
 		if (p->strict && p->st.intact < want) {
 			struct where w;
 			const struct ivshm_transport *t = ipm_transport(ipm);
-			struct ipm_queue_ctl *q;
+			struct ipmc_qctl *q;
 			unsigned sp, sm;
 
 			where_init(&w, t->mem, t->size, 4);
@@ -576,11 +582,11 @@ static int peer_main(void *arg)
 			sm = slot_of(&w, p->me);
 			q = ctl_of(&w, sp, sm);
 			it_log("slots %u -> %u: head %llu tail %llu", sp, sm,
-			       (unsigned long long)atomic_load(&q->head),
-			       (unsigned long long)atomic_load(&q->tail));
+			       (unsigned long long)shm_load_acquire(&q->head),
+			       (unsigned long long)shm_load_acquire(&q->tail));
 			for (unsigned i = 0; i < 4; i++)
 				it_log("slot %u owner %llx", i,
-				       (unsigned long long)atomic_load(
+				       (unsigned long long)shm_load_acquire(
 					       &slot_line(&w, i)->owner));
 		}
 		IT_CHECK(!p->strict || p->st.intact == want, "%llu of %llu "
@@ -617,21 +623,20 @@ static void scribble(uint8_t *at, uint64_t *rng, size_t len)
 static void nudge(uint8_t *line, uint64_t *rng)
 {
 	volatile uint64_t *f = (volatile uint64_t *)line +
-			       it_rand(rng) % (IPM_LINE / 8);
+			       it_rand(rng) % (IPMC_LINE / 8);
 	int64_t k = (int64_t)(it_rand(rng) % 9) - 4;
 
-	*f = it_rand(rng) % 8 ? *f + (uint64_t)(k * IPM_LINE) : 0;
+	*f = it_rand(rng) % 8 ? *f + (uint64_t)(k * IPMC_LINE) : 0;
 }
 
 /* A stamp a few lines past the consumer, in any state (plausible). */
 static void plausible_stamp(uint8_t *data, uint64_t tail, uint64_t cap,
 			    uint64_t *rng)
 {
-	uint64_t at = (tail + it_rand(rng) % 16 * IPM_LINE) % cap;
-	uint64_t end = tail + (1 + it_rand(rng) % 16) * IPM_LINE;
+	uint64_t at = (tail + it_rand(rng) % 16 * IPMC_LINE) % cap;
+	uint64_t end = tail + (1 + it_rand(rng) % 16) * IPMC_LINE;
 
-	atomic_store((_Atomic uint64_t *)(data + at),
-		     end | (1 + it_rand(rng) % 3));
+	shm_store_release(data + at, end | (1 + it_rand(rng) % 3));
 }
 
 /* Real tokens where tokens go: record headers, slot owners, acks. */
@@ -639,34 +644,35 @@ static void plausible_token(const struct where *w, unsigned from,
 			    unsigned to, uint64_t *rng)
 {
 	uint64_t tok[2] = {
-		atomic_load(&slot_line(w, from)->owner),
-		atomic_load(&slot_line(w, to)->owner),
+		shm_load_acquire(&slot_line(w, from)->owner),
+		shm_load_acquire(&slot_line(w, to)->owner),
 	};
-	struct ipm_queue_ctl *ctl = ctl_of(w, from, to);
+	struct ipmc_qctl *ctl = ctl_of(w, from, to);
 	uint64_t cap = w->g.queue_cap;
-	uint64_t at = (atomic_load(&ctl->tail) + it_rand(rng) % 16 *
-		       IPM_LINE) % cap;
-	struct ipm_rec *r = (struct ipm_rec *)(data_of(w, from, to) + at);
+	uint64_t at = (shm_load_acquire(&ctl->tail) + it_rand(rng) % 16 *
+		       IPMC_LINE) % cap;
+	struct ipmc_rec *r = (struct ipmc_rec *)(data_of(w, from, to) + at);
 	uint64_t v = tok[it_rand(rng) & 1];
 
 	switch (it_rand(rng) % 5) {
 	case 0:
-		((volatile struct ipm_rec *)r)->src = v;
+		((volatile struct ipmc_rec *)r)->src = v;
 		break;
 	case 1:
-		((volatile struct ipm_rec *)r)->dst = v;
+		((volatile struct ipmc_rec *)r)->dst = v;
 		break;
 	case 2:
-		atomic_store(&slot_line(w, it_rand(rng) & 1 ? from : to)->owner,
-			     v);
+		shm_store_release(&slot_line(w, it_rand(rng) & 1 ? from :
+						    to)->owner, v);
 		break;
 	case 3:
 		/* An ack, or a claim, for a number near the last one. */
-		atomic_store(it_rand(rng) & 1 ? &ctl->ack : &ctl->claim,
-			     atomic_load(&ctl->ack) + it_rand(rng) % 3 - 1);
+		shm_store_release(it_rand(rng) & 1 ? &ctl->ack : &ctl->claim,
+				  shm_load_acquire(&ctl->ack) +
+				  it_rand(rng) % 3 - 1);
 		break;
 	default:
-		((volatile struct ipm_rec *)r)->seq -= it_rand(rng) % 3;
+		((volatile struct ipmc_rec *)r)->seq -= it_rand(rng) % 3;
 		break;
 	}
 }
@@ -678,15 +684,15 @@ static void plausible_token(const struct where *w, unsigned from,
 static void replay_old(const struct where *w, unsigned from, unsigned to,
 		       uint64_t *rng)
 {
-	struct ipm_queue_ctl *ctl = ctl_of(w, from, to);
+	struct ipmc_qctl *ctl = ctl_of(w, from, to);
 	uint8_t *data = data_of(w, from, to), rec[1024];
-	uint64_t cap = w->g.queue_cap, t = atomic_load(&ctl->tail);
-	uint64_t old = t - (1 + it_rand(rng) % 64) * IPM_LINE; /* a start */
-	uint64_t now = t + it_rand(rng) % 4 * IPM_LINE;
+	uint64_t cap = w->g.queue_cap, t = shm_load_acquire(&ctl->tail);
+	uint64_t old = t - (1 + it_rand(rng) % 64) * IPMC_LINE; /* a start */
+	uint64_t now = t + it_rand(rng) % 4 * IPMC_LINE;
 	uint64_t src = old % cap, dst = now % cap;
 	size_t len = sizeof(rec);
 
-	if (t % IPM_LINE || src + len > cap || dst + len > cap)
+	if (t % IPMC_LINE || src + len > cap || dst + len > cap)
 		return;
 	for (size_t i = 0; i < len; i++)
 		rec[i] = ((volatile uint8_t *)data)[src + i];
@@ -695,8 +701,8 @@ static void replay_old(const struct where *w, unsigned from, unsigned to,
 
 		/* Its size kept, its stamp moved to the new place. */
 		memcpy(&end, rec, sizeof(end));
-		end = (now + ((end & ~(uint64_t)(IPM_LINE - 1)) - old)) |
-		      IPM_ST_PUBLISHED;
+		end = (now + ((end & ~(uint64_t)(IPMC_LINE - 1)) - old)) |
+		      IPMC_ST_PUBLISHED;
 		memcpy(rec, &end, sizeof(end));
 	}
 	for (size_t i = len; i-- > 0;)
@@ -737,7 +743,7 @@ static int scribbler_main(void *arg)
 
 			if (r >= 100) {
 				if (r < 110)
-					plausible_stamp(data, atomic_load(
+					plausible_stamp(data, shm_load_acquire(
 						&ctl_of(&w, from, to)->tail),
 						cap, &rng);
 				else if (r < 120)
@@ -749,29 +755,30 @@ static int scribbler_main(void *arg)
 			/* [lo, lo + len): one line, or the ring's data */
 			if (r < 10) {
 				lo = w.base;
-				len = IPM_LINE;
+				len = IPMC_LINE;
 			} else if (r < 35) {
 				lo = (uint8_t *)slot_line(&w, from);
-				len = IPM_LINE;
+				len = IPMC_LINE;
 				if (r < 20) {
 					nudge(lo, &rng);
 					continue;
 				}
 			} else if (r < 65) {
 				lo = (uint8_t *)ctl_of(&w, from, to) +
-				     IPM_LINE * (r & 1);
-				len = IPM_LINE;
+				     IPMC_LINE * (r & 1);
+				len = IPMC_LINE;
 				if (r < 50) {
 					nudge(lo, &rng);
 					continue;
 				}
 			} else if (r < 85) {
 				/* Record headers near the consumer. */
-				off = atomic_load(&ctl_of(&w, from, to)->tail);
-				off = (off + it_rand(&rng) % 64 * IPM_LINE) %
+				off = shm_load_acquire(
+					&ctl_of(&w, from, to)->tail);
+				off = (off + it_rand(&rng) % 64 * IPMC_LINE) %
 				      cap;
 				lo = data + off;
-				len = IPM_REC_HDR;
+				len = IPMC_REC_HDR;
 			} else {
 				lo = data;
 				len = cap;

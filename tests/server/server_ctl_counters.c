@@ -20,7 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "layout.h"
+#include "ipmc_layout.h"
+#include "shm_access.h"
 #include "srvtest.h"
 
 struct shell {
@@ -144,12 +145,13 @@ static int parse_counters(const char *c, struct counters *n)
 		      &n->foreign, &n->dropped, &n->send_withdrawn) == 8;
 }
 
-static struct ipm_slot *slot_of(uint8_t *base, unsigned slots, int id)
+static struct ipmc_slot *slot_of(uint8_t *base, unsigned slots, int id)
 {
 	for (unsigned s = 0; s < slots; s++) {
-		struct ipm_slot *sl = (struct ipm_slot *)(base + IPM_LINE) + s;
+		struct ipmc_slot *sl =
+			(struct ipmc_slot *)(base + IPMC_LINE) + s;
 
-		if (ipm_token_id(atomic_load(&sl->owner)) == id)
+		if (ipmc_token_id(shm_load_acquire(&sl->owner)) == id)
 			return sl;
 	}
 	CHECK(0, "peer %d holds no slot", id);
@@ -165,9 +167,9 @@ static void live(void)
 	const char *argv[8] = { tu_bin("tools/ivshmem-ctl") };
 	struct tu_server srv;
 	struct shell a, b;
-	struct ipm_geometry g;
-	struct ipm_queue_ctl *q;
-	struct ipm_rec *rec;
+	struct ipmc_geometry g;
+	struct ipmc_qctl *q;
+	struct ipmc_rec *rec;
 	struct counters n;
 	struct stat st;
 	uint8_t *base;
@@ -191,12 +193,12 @@ static void live(void)
 		    0);
 	CHECK(base != MAP_FAILED, "mmap");
 	close(fd);
-	CHECK(ipm_geometry_compute(&g, snap_len, 2) == 0, "geometry");
-	sa = (unsigned)(slot_of(base, 2, ida) - (struct ipm_slot *)(base +
-								  IPM_LINE));
+	CHECK(ipmc_geometry(&g, snap_len, 2) == 0, "geometry");
+	sa = (unsigned)(slot_of(base, 2, ida) - (struct ipmc_slot *)(base +
+								   IPMC_LINE));
 	sb = !sa;
-	q = (struct ipm_queue_ctl *)(base + g.queue_offset +
-		ipm_queue_index(2, sa, sb) * g.queue_stride);
+	q = (struct ipmc_qctl *)(base + g.queue_offset +
+		ipmc_queue_index(2, sa, sb) * g.queue_stride);
 
 	/* Three delivered and completed. */
 	for (int i = 1; i <= 3; i++) {
@@ -208,21 +210,21 @@ static void live(void)
 
 	/* B stopped: three more queued (zero-length, non-blocking). */
 	CHECK(kill(b.pid, SIGSTOP) == 0, "SIGSTOP");
-	tail = atomic_load(&q->head);
+	tail = shm_load_acquire(&q->head);
 	snprintf(line, sizeof(line), "ivshmem_ipm_send %d\n", idb);
 	for (int i = 0; i < 3; i++)
 		shell_cmd(&a, line);
-	for (int i = 0; i < 200 && atomic_load(&q->head) < tail +
-	     3 * ipm_rec_size(0); i++)
+	for (int i = 0; i < 200 && shm_load_acquire(&q->head) < tail +
+	     3 * ipmc_rec_size(0); i++)
 		usleep(10000);
-	head = atomic_load(&q->head);
-	CHECK(head == tail + 3 * ipm_rec_size(0), "A queued %llu bytes",
+	head = shm_load_acquire(&q->head);
+	CHECK(head == tail + 3 * ipmc_rec_size(0), "A queued %llu bytes",
 	      (unsigned long long)(head - tail));
 	/* The first one's checksum scribbled on. */
-	rec = (struct ipm_rec *)(base + g.queue_offset + IPM_QUEUE_CTL +
-		ipm_queue_index(2, sa, sb) * g.queue_stride +
+	rec = (struct ipmc_rec *)(base + g.queue_offset + IPMC_QUEUE_CTL +
+		ipmc_queue_index(2, sa, sb) * g.queue_stride +
 		tail % g.queue_cap);
-	CHECK(rec->type == IPM_REC_MSG && rec->len == 0, "no record at %llu",
+	CHECK(rec->type == IPMC_REC_MSG && rec->len == 0, "no record at %llu",
 	      (unsigned long long)tail);
 	rec->sum ^= 0x100;
 

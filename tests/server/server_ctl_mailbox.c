@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "ipmtest.h"
-#include "layout.h"
+#include "ipmc_layout.h"
 #include "srvtest.h"
 
 static int run_ctl(const char *const *argv, char *out, size_t len)
@@ -134,7 +134,7 @@ static void live(void)
 		      it_id(i ? b : a), out);
 	}
 	snprintf(want, sizeof(want), "\"depth\":%llu,",
-		 (unsigned long long)(3 * ipm_rec_size(7)));
+		 (unsigned long long)(3 * ipmc_rec_size(7)));
 	CHECK(strstr(out, want), "no queue %s (3 records unread): %s", want,
 	      out);
 	CHECK(strstr(out, "\"depth\":0,"), "no empty queue: %s", out);
@@ -150,7 +150,7 @@ static void live(void)
 	close(fd);
 	printf("the view: both owners, %llu bytes queued a->b, none b->a, "
 	       "consistent; the watcher saw no join or leave; the fd is "
-	       "read-only\n", (unsigned long long)(3 * ipm_rec_size(7)));
+	       "read-only\n", (unsigned long long)(3 * ipmc_rec_size(7)));
 	ipm_close(a);
 	ipm_close(b);
 	tp_close(&w);
@@ -206,7 +206,7 @@ static void scribbled(void)
 	      "truncated: %d: %s", rc, out);
 	/* Random words of the header, the slots and the queues' control. */
 	for (int round = 0; round < 300; round++) {
-		size_t nq = 2, ctl0 = IPM_HEADER_SIZE;
+		size_t nq = 2, ctl0 = IPMC_HEADER_SIZE;
 
 		memcpy(copy, snap, snap_len);
 		for (int k = 1 + round % 4; k > 0; k--) {
@@ -214,11 +214,11 @@ static void scribbled(void)
 			size_t off;
 
 			if (r % 3 == 0)
-				off = (r >> 8) % (IPM_HEADER_SIZE / 8) * 8;
+				off = (r >> 8) % (IPMC_HEADER_SIZE / 8) * 8;
 			else
 				off = ctl0 + ((r >> 8) % nq) * (snap_len -
-				      IPM_HEADER_SIZE) / nq / 64 * 64 +
-				      (r >> 20) % (IPM_QUEUE_CTL / 8) * 8;
+				      IPMC_HEADER_SIZE) / nq / 64 * 64 +
+				      (r >> 20) % (IPMC_QUEUE_CTL / 8) * 8;
 			if (off + 8 > snap_len)
 				continue;
 			if (r & 0x10)

@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include "ipmc_layout.h"
-#include "layout.h"
 #include "sum.h"
 
 struct view {
@@ -67,28 +66,28 @@ static int geometry_ok(struct view *v, const struct hdr *h)
 {
 	uint64_t nq;
 
-	if (h->magic != IPM_MAGIC) {
+	if (h->magic != IPMC_MAGIC) {
 		problem(v, "no mailbox: magic 0x%016" PRIx64 ", expected "
-			"0x%016" PRIx64, h->magic, IPM_MAGIC);
+			"0x%016" PRIx64, h->magic, IPMC_MAGIC);
 		return 0;
 	}
-	if (h->version != IPM_LAYOUT_VERSION) {
+	if (h->version != IPMC_VERSION) {
 		problem(v, "layout version %u, this program reads %u",
-			h->version, IPM_LAYOUT_VERSION);
+			h->version, IPMC_VERSION);
 		return 0;
 	}
-	if (h->slots < IPM_MIN_SLOTS || h->slots > IPM_MAX_SLOTS) {
+	if (h->slots < IPMC_MIN_SLOTS || h->slots > IPMC_MAX_SLOTS) {
 		problem(v, "%u slots (garbage: %u to %u)", h->slots,
-			IPM_MIN_SLOTS, IPM_MAX_SLOTS);
+			IPMC_MIN_SLOTS, IPMC_MAX_SLOTS);
 		return 0;
 	}
 	if (h->region_size != v->size)
 		problem(v, "the header says %" PRIu64 " bytes, the region has "
 			"%" PRIu64, h->region_size, v->size);
 	nq = (uint64_t)h->slots * (h->slots - 1);
-	if (h->queue_offset < IPM_HEADER_SIZE || h->queue_offset % IPM_LINE ||
-	    h->cap < IPM_MIN_CAP || h->cap % IPM_LINE ||
-	    h->stride < IPM_QUEUE_CTL + h->cap || h->stride % IPM_LINE ||
+	if (h->queue_offset < IPMC_HEADER_SIZE || h->queue_offset % IPMC_LINE ||
+	    h->cap < IPMC_MIN_CAP || h->cap % IPMC_LINE ||
+	    h->stride < IPMC_QUEUE_CTL + h->cap || h->stride % IPMC_LINE ||
 	    h->stride > v->size / nq ||
 	    h->queue_offset > v->size - nq * h->stride) {
 		problem(v, "queue geometry out of the region (offset %" PRIu64
@@ -101,21 +100,21 @@ static int geometry_ok(struct view *v, const struct hdr *h)
 
 static void read_hdr(const struct view *v, struct hdr *h)
 {
-	h->magic = rd64(v, offsetof(struct ipm_hdr, magic));
-	h->init = rd64(v, offsetof(struct ipm_hdr, init));
-	h->version = rd32(v, offsetof(struct ipm_hdr, version));
-	h->slots = rd32(v, offsetof(struct ipm_hdr, slots));
-	h->region_size = rd64(v, offsetof(struct ipm_hdr, region_size));
-	h->queue_offset = rd64(v, offsetof(struct ipm_hdr, queue_offset));
-	h->stride = rd64(v, offsetof(struct ipm_hdr, queue_stride));
-	h->cap = rd64(v, offsetof(struct ipm_hdr, queue_cap));
-	h->flags = rd32(v, offsetof(struct ipm_hdr, flags));
+	h->magic = rd64(v, offsetof(struct ipmc_hdr, magic));
+	h->init = rd64(v, offsetof(struct ipmc_hdr, init));
+	h->version = rd32(v, offsetof(struct ipmc_hdr, version));
+	h->slots = rd32(v, offsetof(struct ipmc_hdr, slots));
+	h->region_size = rd64(v, offsetof(struct ipmc_hdr, region_size));
+	h->queue_offset = rd64(v, offsetof(struct ipmc_hdr, queue_offset));
+	h->stride = rd64(v, offsetof(struct ipmc_hdr, queue_stride));
+	h->cap = rd64(v, offsetof(struct ipmc_hdr, queue_cap));
+	h->flags = rd32(v, offsetof(struct ipmc_hdr, flags));
 }
 
 static void print_hdr(const struct view *v, const struct hdr *h,
 		      const char *source)
 {
-	int magic_ok = h->magic == IPM_MAGIC;
+	int magic_ok = h->magic == IPMC_MAGIC;
 
 	if (v->json) {
 		printf("\"source\":\"%s\",\"region_size\":%" PRIu64 ","
@@ -128,7 +127,7 @@ static void print_hdr(const struct view *v, const struct hdr *h,
 		       magic_ok ? "true" : "false", h->init, h->version,
 		       h->slots, h->region_size, h->queue_offset, h->stride,
 		       h->cap, h->flags,
-		       h->flags & IPM_HDR_UNCHECKED ? "false" : "true");
+		       h->flags & IPMC_HDR_UNCHECKED ? "false" : "true");
 		return;
 	}
 	printf("region     %" PRIu64 " bytes (%s), mapped read-only\n",
@@ -140,7 +139,7 @@ static void print_hdr(const struct view *v, const struct hdr *h,
 	printf("           region_size %" PRIu64 ", queues at %" PRIu64
 	       ", stride %" PRIu64 ", capacity %" PRIu64 " bytes each\n",
 	       h->region_size, h->queue_offset, h->stride, h->cap);
-	printf("integrity  %s (flags 0x%x)\n", h->flags & IPM_HDR_UNCHECKED ?
+	printf("integrity  %s (flags 0x%x)\n", h->flags & IPMC_HDR_UNCHECKED ?
 	       "off: records unchecked" : "on: every record checksummed",
 	       h->flags);
 }
@@ -155,7 +154,7 @@ static int64_t mono_ms(void)
 
 static uint64_t slot_off(unsigned s)
 {
-	return IPM_LINE + (uint64_t)s * IPM_LINE;
+	return IPMC_LINE + (uint64_t)s * IPMC_LINE;
 }
 
 /*
@@ -166,7 +165,7 @@ static uint64_t slot_off(unsigned s)
 static int read_counters(const struct view *v, unsigned s, uint64_t owner,
 			 struct ipmc_slot_stats *st)
 {
-	uint64_t o = slot_off(s) + offsetof(struct ipm_slot, stats);
+	uint64_t o = slot_off(s) + offsetof(struct ipmc_slot, stats);
 	uint64_t w[IPMC_STATS_WORDS];
 	int rc = 0;
 
@@ -224,7 +223,7 @@ static void print_counters(const struct hdr *h, const struct counters *c)
 
 		if (!c[s].owner)
 			continue;
-		printf("%4u %4d %-9s", s, ipm_token_id(c[s].owner), rc > 0 ? "published" :
+		printf("%4u %4d %-9s", s, ipmc_token_id(c[s].owner), rc > 0 ? "published" :
 		       rc == 0 ? "absent" : "bad check");
 		if (rc <= 0) {
 			printf(rc == 0 ? "  (none: a peer of an older "
@@ -246,13 +245,13 @@ static void print_counters(const struct hdr *h, const struct counters *c)
 
 static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
 {
-	struct counters c[IPM_MAX_SLOTS] = { { 0 } };
-	uint64_t hb0[IPM_MAX_SLOTS];
+	struct counters c[IPMC_MAX_SLOTS] = { { 0 } };
+	uint64_t hb0[IPMC_MAX_SLOTS];
 	int64_t t0 = mono_ms(), waited = 0;
 
 	for (unsigned s = 0; s < h->slots; s++)
-		hb0[s] = rd64(v, slot_off(s) + offsetof(struct ipm_slot,
-							 heartbeat));
+		hb0[s] = rd64(v, slot_off(s) + offsetof(struct ipmc_slot,
+							  heartbeat));
 	if (interval_ms > 0) {
 		usleep((useconds_t)interval_ms * 1000);
 		waited = mono_ms() - t0;
@@ -265,12 +264,14 @@ static void print_slots(struct view *v, const struct hdr *h, int interval_ms)
 		       "HEARTBEAT  %-22s BYE\n", "HEARTBEAT AGE");
 	for (unsigned s = 0; s < h->slots; s++) {
 		uint64_t o = slot_off(s);
-		uint64_t owner = rd64(v, o + offsetof(struct ipm_slot, owner));
-		uint32_t sl = rd32(v, o + offsetof(struct ipm_slot, sleeping));
-		uint32_t wa = rd32(v, o + offsetof(struct ipm_slot, wants_ack));
-		uint64_t hb = rd64(v, o + offsetof(struct ipm_slot, heartbeat));
-		uint64_t bye = rd64(v, o + offsetof(struct ipm_slot, bye));
-		int id = owner ? ipm_token_id(owner) : -1;
+		uint64_t owner = rd64(v, o + offsetof(struct ipmc_slot, owner));
+		uint32_t sl = rd32(v, o + offsetof(struct ipmc_slot, sleeping));
+		uint32_t wa = rd32(v, o + offsetof(struct ipmc_slot,
+						   wants_ack));
+		uint64_t hb = rd64(v, o + offsetof(struct ipmc_slot,
+						   heartbeat));
+		uint64_t bye = rd64(v, o + offsetof(struct ipmc_slot, bye));
+		int id = owner ? ipmc_token_id(owner) : -1;
 		struct counters *ci = &c[s];
 		char age[64], idtext[16];
 
@@ -355,45 +356,46 @@ static void walk_queue(const struct view *v, const struct hdr *h,
 	for (unsigned n = 0; i < head && n < WALK_MAX; n++) {
 		uint64_t off = i % cap, end, idx, need;
 		unsigned st;
-		struct ipm_rec r;
+		struct ipmc_rec r;
 
 		/* off is a line inside the ring: the header fits. */
 		end = rd64(v, ring + off);
-		r.type = rd32(v, ring + off + offsetof(struct ipm_rec, type));
-		r.len = rd32(v, ring + off + offsetof(struct ipm_rec, len));
-		r.src = rd64(v, ring + off + offsetof(struct ipm_rec, src));
-		r.dst = rd64(v, ring + off + offsetof(struct ipm_rec, dst));
-		r.seq = rd64(v, ring + off + offsetof(struct ipm_rec, seq));
-		r.flags = rd32(v, ring + off + offsetof(struct ipm_rec, flags));
-		r.sum = rd32(v, ring + off + offsetof(struct ipm_rec, sum));
-		st = (unsigned)(end & IPM_ST_MASK);
-		idx = end & ~IPM_ST_MASK;
+		r.type = rd32(v, ring + off + offsetof(struct ipmc_rec, type));
+		r.len = rd32(v, ring + off + offsetof(struct ipmc_rec, len));
+		r.src = rd64(v, ring + off + offsetof(struct ipmc_rec, src));
+		r.dst = rd64(v, ring + off + offsetof(struct ipmc_rec, dst));
+		r.seq = rd64(v, ring + off + offsetof(struct ipmc_rec, seq));
+		r.flags = rd32(v, ring + off +
+			       offsetof(struct ipmc_rec, flags));
+		r.sum = rd32(v, ring + off + offsetof(struct ipmc_rec, sum));
+		st = (unsigned)(end & IPMC_ST_MASK);
+		idx = end & ~IPMC_ST_MASK;
 		/* A receiver's claimed stamp holds the index's low 32 bits
 		 * only (docs/mailbox-layout.md, "Records"). */
-		if (end >> 63 && st == IPM_ST_CLAIMED)
+		if (end >> 63 && st == IPMC_ST_CLAIMED)
 			idx = i + (uint32_t)((uint32_t)idx - (uint32_t)i);
 		need = idx - i;
-		if (st < IPM_ST_PUBLISHED || st > IPM_ST_WITHDRAWN ||
+		if (st < IPMC_ST_PUBLISHED || st > IPMC_ST_WITHDRAWN ||
 		    need - 1 >= cap || idx > head) {
 			stuck = 1;
 			break;
 		}
-		if (r.type == IPM_REC_WRAP && off != 0 && need == cap - off) {
+		if (r.type == IPMC_REC_WRAP && off != 0 && need == cap - off) {
 			i = idx;
 			continue;
 		}
-		if (r.type != IPM_REC_MSG || r.len > cap ||
-		    need != ipm_rec_size(r.len) || off + need > cap) {
+		if (r.type != IPMC_REC_MSG || r.len > cap ||
+		    need != ipmc_rec_size(r.len) || off + need > cap) {
 			stuck = 1;
 			break;
 		}
 		i = idx;
-		if (st == IPM_ST_WITHDRAWN)
+		if (st == IPMC_ST_WITHDRAWN)
 			w->withdrawn++;
-		else if (h->flags & IPM_HDR_UNCHECKED ||
+		else if (h->flags & IPMC_HDR_UNCHECKED ||
 			 ipm_sum_rec(NULL, (const void *)(v->base + ring +
-				     off + IPM_REC_HDR), r.len, idx,
-				     (const uint8_t *)&r + IPM_REC_SUMMED_OFF,
+				     off + IPMC_REC_HDR), r.len, idx,
+				     (const uint8_t *)&r + IPMC_REC_SUMMED_OFF,
 				     v->hw) == r.sum)
 			w->valid++;
 		else
@@ -424,16 +426,16 @@ static void print_queues(struct view *v, const struct hdr *h)
 
 			if (from == to)
 				continue;
-			o = h->queue_offset + (uint64_t)ipm_queue_index(
+			o = h->queue_offset + (uint64_t)ipmc_queue_index(
 				h->slots, from, to) * h->stride;
-			head = rd64(v, o + offsetof(struct ipm_queue_ctl, head));
-			pgen = rd64(v, o + offsetof(struct ipm_queue_ctl, pgen));
-			tail = rd64(v, o + offsetof(struct ipm_queue_ctl, tail));
-			cgen = rd64(v, o + offsetof(struct ipm_queue_ctl, cgen));
-			ack = rd64(v, o + offsetof(struct ipm_queue_ctl, ack));
+			head = rd64(v, o + offsetof(struct ipmc_qctl, head));
+			pgen = rd64(v, o + offsetof(struct ipmc_qctl, pgen));
+			tail = rd64(v, o + offsetof(struct ipmc_qctl, tail));
+			cgen = rd64(v, o + offsetof(struct ipmc_qctl, cgen));
+			ack = rd64(v, o + offsetof(struct ipmc_qctl, ack));
 			depth = head - tail;
-			if (head < tail || depth > h->cap || head % IPM_LINE ||
-			    tail % IPM_LINE) {
+			if (head < tail || depth > h->cap || head % IPMC_LINE ||
+			    tail % IPMC_LINE) {
 				state = "garbage";
 				problem(v, "queue %u->%u: head %" PRIu64
 					", tail %" PRIu64 " (capacity %"
@@ -442,7 +444,7 @@ static void print_queues(struct view *v, const struct hdr *h)
 			} else {
 				state = depth ? "pending" : "empty";
 				walked = 1;
-				walk_queue(v, h, o + IPM_QUEUE_CTL, tail, head,
+				walk_queue(v, h, o + IPMC_QUEUE_CTL, tail, head,
 					   &w);
 				if (w.invalid)
 					problem(v, "queue %u->%u: %" PRIu64
@@ -521,10 +523,10 @@ int mailbox_show(const char *prog, int fd, const char *source, int json,
 		return 1;
 	}
 	v.size = (uint64_t)st.st_size;
-	if (v.size < IPM_HEADER_SIZE) {
+	if (v.size < IPMC_HEADER_SIZE) {
 		fprintf(stderr, "%s: the region has %" PRIu64 " bytes, less "
 			"than a mailbox header (%u)\n", prog, v.size,
-			IPM_HEADER_SIZE);
+			IPMC_HEADER_SIZE);
 		return 1;
 	}
 	map = mmap(NULL, (size_t)v.size, PROT_READ, MAP_SHARED, fd, 0);
