@@ -216,8 +216,15 @@ static void free_peer(const struct server *s, struct peer *p)
 		fdref_put(p->vec[v]);
 	sendq_clear(&p->stage);
 	idq_clear(&p->leaves);
-	if (p->sock >= 0)
+	if (p->sock >= 0) {
+		/*
+		 * Out of epoll first: a copy of this socket elsewhere (the
+		 * fd store's, a re-exec's) keeps its file open after our
+		 * close, and epoll would go on reporting it with p freed.
+		 */
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->sock, NULL);
 		close(p->sock);
+	}
 	free(p);
 }
 

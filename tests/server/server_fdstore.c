@@ -260,8 +260,17 @@ int main(void)
 	hp_close(&d);
 	hp_close(&a);
 	hp_close(&b);
-	CHECK(kill(pid, SIGTERM) == 0 && waitpid(pid, &status, 0) == pid &&
-	      WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status");
+	CHECK(kill(pid, SIGTERM) == 0 && waitpid(pid, &status, 0) == pid,
+	      "SIGTERM");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "cat '%s' >&2", log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot show %s\n", log);
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the second "
+	      "server's exit status 0x%x on SIGTERM (its log above)", status);
 	for (int i = 0; i < st.nfd; i++)
 		close(st.fd[i]);
 	printf("server_fdstore: ok\n");
