@@ -21,25 +21,15 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+. "$(dirname "$0")/shlib.sh"
 fails=0
 fail() { echo "ipm_shell_doorbell: FAIL: $*" >&2; fails=$((fails + 1)); }
 line='^Received IPM notification over IVSHMEM$'
 
 "$server" -F -S "$dir/sock" -p "$dir/pid" 2>"$dir/server.log" &
 spid=$!
-for _ in $(seq 100); do [ -s "$dir/pid" ] && break; sleep 0.05; done
-[ -s "$dir/pid" ] || { cat "$dir/server.log" >&2; exit 1; }
+wait_server_pid
 
-# wait_for FILE PATTERN [COUNT]: until FILE has COUNT (default 1) lines
-# matching PATTERN (10 s).
-wait_for() {
-	for _ in $(seq 200); do
-		[ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] &&
-			return 0
-		sleep 0.05
-	done
-	return 1
-}
 count() { grep -c "$2" "$1" 2>/dev/null || true; }
 
 # Shells on fifos kept open on fds 3 (M1), 4 (M2), 5 (D).

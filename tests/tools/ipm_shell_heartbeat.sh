@@ -16,11 +16,11 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+. "$(dirname "$0")/shlib.sh"
 
 "$server" -F -S "$dir/sock" -p "$dir/pid" 2>"$dir/server.log" &
 spid=$!
-for _ in $(seq 100); do [ -s "$dir/pid" ] && break; sleep 0.05; done
-[ -s "$dir/pid" ] || { cat "$dir/server.log" >&2; exit 1; }
+wait_server_pid
 
 mkfifo "$dir/in"
 "$shell" -S "$dir/sock" -m mailbox <"$dir/in" >"$dir/out" 2>&1 &

@@ -16,23 +16,15 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+. "$(dirname "$0")/shlib.sh"
 fails=0
 fail() { echo "ipm_shell_slots: FAIL: $*" >&2; fails=$((fails + 1)); }
 
 # The server's defaults: a 4 MiB sealed memfd.
 "$server" -F -S "$dir/sock" -p "$dir/pid" 2>"$dir/server.log" &
 spid=$!
-for _ in $(seq 100); do [ -s "$dir/pid" ] && break; sleep 0.05; done
-[ -s "$dir/pid" ] || { cat "$dir/server.log" >&2; exit 1; }
+wait_server_pid
 
-# wait_for FILE PATTERN: until FILE has a line matching PATTERN (10 s).
-wait_for() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # Shells 1..4, each on a fifo kept open on fd 2 + N, started one by one.
 for n in 1 2 3 4; do
