@@ -290,11 +290,13 @@ struct need {
 static struct need needs[] = {
 	LAT("rtt.eventfd", 0, NULL),
 	LAT("rtt.spin", 64, NULL),
+	/* The floor of a checked message: what the mailbox is set against. */
+	LAT("rtt.spin.checked", 64, "rtt.spin"),
 	LAT("rtt.socketpair", 64, NULL),
 	LAT("rtt.pipe", 64, NULL),
 	LAT("rtt.doorbell", 0, "rtt.eventfd"),
 	LAT("rtt.mailbox.block", 64, "rtt.eventfd"),
-	LAT("rtt.mailbox.poll", 64, "rtt.spin"),
+	LAT2("rtt.mailbox.poll", 64, "rtt.spin", "rtt.spin.checked"),
 	/* Integrity off: its cost is the ratio to the figure above. */
 	LAT2("rtt.mailbox.block.nocheck", 64, "rtt.eventfd",
 	     "rtt.mailbox.block"),

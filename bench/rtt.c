@@ -13,6 +13,14 @@
  *                   the payload out
  *   rtt.socketpair  an AF_UNIX stream socketpair, write + read the payload
  *   rtt.pipe        two pipes, write + read the payload
+ *   rtt.spin.checked  rtt.spin plus the work no checked message can skip:
+ *                   the sender sums a record header and the payload
+ *                   (the mailbox's CRC-32C lanes, sum.h) while copying
+ *                   it in; the receiver sums it again while copying it
+ *                   into a private buffer, compares, and copies it out
+ *                   of that. No queue protocol: what integrity alone
+ *                   adds to the floor of polling (information; no
+ *                   target uses it)
  *
  * IPM, both peers joined to a private ivshmem-server (-n 1 -l 4M):
  *   rtt.doorbell       doorbell mode: ipm_send() rings, the helper's
@@ -48,6 +56,9 @@
 
 #include <ivshmem/ipm.h>
 
+#include "ipmc_layout.h"
+#include "sum.h"
+
 #define SEND_TIMEOUT_MS 5000
 #define START_TIMEOUT_MS 30000
 #define WATCHDOG_S 600
@@ -67,6 +78,13 @@ struct rtt_shared {
 /* One direction of rtt.spin: the word and the payload right after it. */
 struct spin_slot {
 	_Atomic uint64_t seq;
+	uint8_t data[];
+};
+
+/* One direction of rtt.spin.checked: the same with the sum. */
+struct checked_slot {
+	_Atomic uint64_t seq;
+	uint32_t sum, pad;
 	uint8_t data[];
 };
 
@@ -92,6 +110,8 @@ struct rtt_run {
 	struct spin_slot *to_child, *to_parent;
 	int p_rd, p_wr, c_rd, c_wr;  /* each side's ends; -1: unused */
 	uint8_t *buf;                /* the payload, private to each side */
+	uint8_t *copy;               /* rtt.spin.checked: the verified copy */
+	int hw;                      /* ... with the CPU's CRC instruction */
 	struct ipm *ipm;             /* each side's device */
 	uint32_t peer;               /* the other side's id */
 	uint64_t seq;
@@ -229,6 +249,76 @@ static int spin_ping(struct rtt_run *r)
 	return 0;
 }
 
+/* ---- rtt.spin.checked ---- */
+
+/* The header bytes a record's sum covers, for message seq. */
+static void checked_header(uint8_t h[IPMC_REC_SUMMED_LEN], uint64_t seq,
+			   size_t size)
+{
+	struct ipmc_rec rec = { .type = IPMC_REC_MSG, .len = (uint32_t)size,
+				.src = 1, .dst = 2, .seq = seq };
+
+	memcpy(h, (const uint8_t *)&rec + IPMC_REC_SUMMED_OFF,
+	       IPMC_REC_SUMMED_LEN);
+}
+
+static int checked_open(struct rtt_run *r)
+{
+	r->copy = malloc(r->size ? r->size : 1);
+	r->hw = ipm_sum_hw();
+	return r->copy ? 0 : -ENOMEM;
+}
+
+static void checked_put(struct rtt_run *r, struct spin_slot *slot,
+			uint64_t seq)
+{
+	struct checked_slot *s = (struct checked_slot *)slot;
+	uint8_t h[IPMC_REC_SUMMED_LEN];
+
+	checked_header(h, seq, r->size);
+	s->sum = ipm_sum_rec(s->data, r->buf, r->size, seq * IPMC_LINE, h,
+			     r->hw);
+	atomic_store_explicit(&s->seq, seq, memory_order_release);
+}
+
+/* A sum that does not match is a failed reply: it cannot happen here. */
+static int checked_get(struct rtt_run *r, struct spin_slot *slot,
+		       uint64_t seq)
+{
+	struct checked_slot *s = (struct checked_slot *)slot;
+	uint8_t h[IPMC_REC_SUMMED_LEN];
+
+	while (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+		bench_relax();
+	checked_header(h, seq, r->size);
+	if (ipm_sum_rec(r->copy, s->data, r->size, seq * IPMC_LINE, h,
+			r->hw) != s->sum)
+		return -EBADMSG;
+	memcpy(r->buf, r->copy, r->size);
+	return 0;
+}
+
+static int checked_child(void *arg)
+{
+	struct rtt_run *r = arg;
+	uint64_t seq = 0;
+
+	while (seq != UINT64_MAX) {
+		seq++;
+		if (checked_get(r, r->to_child, seq) < 0)
+			atomic_fetch_add(&r->sh->errors, 1);
+		checked_put(r, r->to_parent, seq);
+	}
+	return 0;
+}
+
+static int checked_ping(struct rtt_run *r)
+{
+	r->seq++;
+	checked_put(r, r->to_child, r->seq);
+	return checked_get(r, r->to_parent, r->seq);
+}
+
 /* ---- IPM: doorbell and mailbox ---- */
 
 static int ipm_open_none(struct rtt_run *r)
@@ -335,14 +425,16 @@ static int ipm_ping(struct rtt_run *r)
 
 /* ---- the figures ---- */
 
-enum { K_EVENTFD, K_SPIN, K_SOCKETPAIR, K_PIPE, K_DOORBELL, K_MBLOCK,
-       K_MPOLL, K_MBLOCK_NC, K_MPOLL_NC, NKINDS };
+enum { K_EVENTFD, K_SPIN, K_SPIN_CHECKED, K_SOCKETPAIR, K_PIPE, K_DOORBELL,
+       K_MBLOCK, K_MPOLL, K_MBLOCK_NC, K_MPOLL_NC, NKINDS };
 
 static const struct rtt_kind kinds[NKINDS] = {
 	[K_EVENTFD] = { "rtt.eventfd", 0, 0, 0, 0, eventfd_open,
 			eventfd_child, eventfd_ping },
 	[K_SPIN] = { "rtt.spin", 1, 0, 0, 0, spin_open, spin_child,
 		     spin_ping },
+	[K_SPIN_CHECKED] = { "rtt.spin.checked", 1, 0, 0, 0, checked_open,
+			     checked_child, checked_ping },
 	[K_SOCKETPAIR] = { "rtt.socketpair", 0, 0, 0, 0, socketpair_open,
 			   stream_child, stream_ping },
 	[K_PIPE] = { "rtt.pipe", 0, 0, 0, 0, pipe_open, stream_child,
@@ -370,7 +462,8 @@ struct rtt_step {
 };
 
 static const struct rtt_step steps[] = {
-	{ K_EVENTFD, 0, 0 }, { K_SPIN, 64, 0 }, { K_SOCKETPAIR, 64, 0 },
+	{ K_EVENTFD, 0, 0 }, { K_SPIN, 64, 0 }, { K_SPIN_CHECKED, 64, 0 },
+	{ K_SOCKETPAIR, 64, 0 },
 	{ K_PIPE, 64, 0 }, { K_DOORBELL, 0, 0 }, { K_MBLOCK, 64, 0 },
 	{ K_MPOLL, 64, 0 }, { K_MBLOCK_NC, 64, 0 }, { K_MPOLL_NC, 64, 0 },
 	{ K_SPIN, 4096, 1 }, { K_SOCKETPAIR, 4096, 1 }, { K_PIPE, 4096, 1 },
@@ -396,6 +489,7 @@ static int wanted(const struct bench_ctx *ctx, int kind)
 		return bench_selected(ctx, kinds[K_MBLOCK].name) ||
 		       bench_selected(ctx, kinds[K_MBLOCK_NC].name);
 	case K_SPIN:
+	case K_SPIN_CHECKED:
 	case K_MPOLL:
 		return bench_selected(ctx, kinds[K_MPOLL].name) ||
 		       bench_selected(ctx, kinds[K_MPOLL_NC].name);
@@ -434,6 +528,7 @@ static void run_close(struct rtt_run *r)
 	}
 	ipm_close(r->ipm);
 	free(r->buf);
+	free(r->copy);
 	bench_shared_free(r->sh, r->sh_len);
 }
 
@@ -442,7 +537,7 @@ static int measure(struct bench_ctx *ctx, const struct rtt_step *s,
 		   const char *socket_path, unsigned iters, struct stats *st)
 {
 	const struct rtt_kind *k = &kinds[s->kind];
-	size_t slot = (sizeof(struct spin_slot) + s->size + PAGE - 1) /
+	size_t slot = (sizeof(struct checked_slot) + s->size + PAGE - 1) /
 		      PAGE * PAGE;
 	struct rtt_run r = {
 		.k = k, .size = s->size, .socket_path = socket_path,
@@ -533,6 +628,8 @@ static void set_ratios(struct bench_ctx *ctx)
 		if (res) {
 			report_set_ratio(res, report_find(rep, "rtt.spin",
 							  sizes[i], -1));
+			report_set_ratio2(res, report_find(rep,
+					  "rtt.spin.checked", sizes[i], -1));
 			report_set_note(res, "as rtt.mailbox.block, both "
 					"busy-poll in ipm_poll() (spin_ns "
 					"1 s)");
@@ -554,6 +651,13 @@ static void set_ratios(struct bench_ctx *ctx)
 		report_set_ratio2(res, report_find(rep, "rtt.mailbox.poll",
 						   64, -1));
 		report_set_note(res, "as rtt.mailbox.poll, integrity off");
+	}
+	res = report_find(rep, "rtt.spin.checked", 64, -1);
+	if (res) {
+		report_set_ratio(res, report_find(rep, "rtt.spin", 64, -1));
+		report_set_note(res, "rtt.spin with the record sum on both "
+				"sides and the receiver's private copy: the "
+				"floor of a checked message");
 	}
 	res = report_find(rep, "rtt.spin", 64, -1);
 	if (res && ctx->cpus < 2)
@@ -629,7 +733,8 @@ static int run(struct bench_ctx *ctx)
 }
 
 static const char *const figures[] = {
-	"rtt.eventfd", "rtt.spin", "rtt.socketpair", "rtt.pipe",
+	"rtt.eventfd", "rtt.spin", "rtt.spin.checked", "rtt.socketpair",
+	"rtt.pipe",
 	"rtt.doorbell", "rtt.mailbox.block", "rtt.mailbox.poll",
 	"rtt.mailbox.block.nocheck", "rtt.mailbox.poll.nocheck", NULL,
 };
