@@ -595,70 +595,53 @@ out:
 	return rc;
 }
 
+/* Figure name at size: its ratio to base (and to base2), and its note. */
+static void relate(struct report *rep, const char *name, size_t size,
+		   const char *base, size_t bsize, const char *base2,
+		   size_t b2size, const char *note)
+{
+	struct result *res = report_find(rep, name, size, -1);
+
+	if (!res)
+		return;
+	report_set_ratio(res, report_find(rep, base, bsize, -1));
+	if (base2)
+		report_set_ratio2(res, report_find(rep, base2, b2size, -1));
+	report_set_note(res, note);
+}
+
 static void set_ratios(struct bench_ctx *ctx)
 {
 	static const size_t sizes[] = { 64, 4096, 65536 };
+	static const char block_note[] = "ipm_send(wait=0), the callback "
+		"replies; both block in ipm_poll() (spin_ns 0)";
 	struct report *rep = ctx->report;
 	struct result *res;
 
-	res = report_find(rep, "rtt.doorbell", 0, -1);
-	if (res) {
-		report_set_ratio(res, report_find(rep, "rtt.eventfd", 0, -1));
-		report_set_note(res, "doorbell mode, both sides block in "
-				"ipm_poll(); the helper rings back from its "
-				"callback");
-	}
+	relate(rep, "rtt.doorbell", 0, "rtt.eventfd", 0, NULL, 0,
+	       "doorbell mode, both sides block in ipm_poll(); the helper "
+	       "rings back from its callback");
+	relate(rep, "rtt.mailbox.block", 64, "rtt.eventfd", 0,
+	       "rtt.socketpair", 64, block_note);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		const struct result *sp = report_find(rep, "rtt.socketpair",
-						      sizes[i], -1);
-
-		res = report_find(rep, "rtt.mailbox.block", sizes[i], -1);
-		if (res && sizes[i] == 64) {
-			report_set_ratio(res, report_find(rep, "rtt.eventfd",
-							  0, -1));
-			report_set_ratio2(res, sp);
-		} else if (res) {
-			report_set_ratio(res, sp);
-		}
-		if (res)
-			report_set_note(res, "ipm_send(wait=0), the callback "
-					"replies; both block in ipm_poll() "
-					"(spin_ns 0)");
-		res = report_find(rep, "rtt.mailbox.poll", sizes[i], -1);
-		if (res) {
-			report_set_ratio(res, report_find(rep, "rtt.spin",
-							  sizes[i], -1));
-			report_set_ratio2(res, report_find(rep,
-					  "rtt.spin.checked", sizes[i], -1));
-			report_set_note(res, "as rtt.mailbox.block, both "
-					"busy-poll in ipm_poll() (spin_ns "
-					"1 s)");
-		}
+		if (sizes[i] != 64)
+			relate(rep, "rtt.mailbox.block", sizes[i],
+			       "rtt.socketpair", sizes[i], NULL, 0,
+			       block_note);
+		relate(rep, "rtt.mailbox.poll", sizes[i], "rtt.spin", sizes[i],
+		       "rtt.spin.checked", sizes[i],
+		       "as rtt.mailbox.block, both busy-poll in ipm_poll() "
+		       "(spin_ns 1 s)");
 	}
 	/* Integrity off: against the same baseline, and against on. */
-	res = report_find(rep, "rtt.mailbox.block.nocheck", 64, -1);
-	if (res) {
-		report_set_ratio(res, report_find(rep, "rtt.eventfd", 0, -1));
-		report_set_ratio2(res, report_find(rep, "rtt.mailbox.block",
-						   64, -1));
-		report_set_note(res, "as rtt.mailbox.block, integrity off "
-				"(cfg.unchecked: no checksums, delivered in "
-				"place)");
-	}
-	res = report_find(rep, "rtt.mailbox.poll.nocheck", 64, -1);
-	if (res) {
-		report_set_ratio(res, report_find(rep, "rtt.spin", 64, -1));
-		report_set_ratio2(res, report_find(rep, "rtt.mailbox.poll",
-						   64, -1));
-		report_set_note(res, "as rtt.mailbox.poll, integrity off");
-	}
-	res = report_find(rep, "rtt.spin.checked", 64, -1);
-	if (res) {
-		report_set_ratio(res, report_find(rep, "rtt.spin", 64, -1));
-		report_set_note(res, "rtt.spin with the record sum on both "
-				"sides and the receiver's private copy: the "
-				"floor of a checked message");
-	}
+	relate(rep, "rtt.mailbox.block.nocheck", 64, "rtt.eventfd", 0,
+	       "rtt.mailbox.block", 64, "as rtt.mailbox.block, integrity off "
+	       "(cfg.unchecked: no checksums, delivered in place)");
+	relate(rep, "rtt.mailbox.poll.nocheck", 64, "rtt.spin", 64,
+	       "rtt.mailbox.poll", 64, "as rtt.mailbox.poll, integrity off");
+	relate(rep, "rtt.spin.checked", 64, "rtt.spin", 64, NULL, 0,
+	       "rtt.spin with the record sum on both sides and the "
+	       "receiver's private copy: the floor of a checked message");
 	res = report_find(rep, "rtt.spin", 64, -1);
 	if (res && ctx->cpus < 2)
 		report_set_note(res, "one CPU: the spinning sides yield to "
