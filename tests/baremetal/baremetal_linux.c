@@ -14,49 +14,12 @@
 #include <string.h>
 
 #include "bmguest.h"
+#include "conpeer.h"
 #include "testutil.h"
 #include "vm.h"
 
 #define BOOT_TIMEOUT 300
-#define CMD_TIMEOUT 60
-#define LINUX_PROMPT "uart:~$ "
 #define PINGS 100
-
-/* The Linux guest's peer id, from a one-shot ipm-shell --pci. */
-static unsigned linux_id(struct vm *vm)
-{
-	char out[2048], *p;
-	int rc = vm_exec(vm, "echo ivshmem | ipm-shell --pci 2>&1", out,
-			 sizeof(out), CMD_TIMEOUT);
-
-	VM_CHECK(vm, rc == 0, "ipm-shell --pci: status %d: %s", rc, out);
-	p = strstr(out, "Peer id: ");
-	VM_CHECK(vm, p, "no peer id: %s", out);
-	return (unsigned)atoi(p + strlen("Peer id: "));
-}
-
-/* A peer hears of a newcomer asynchronously: ring until it is heard. */
-static void bm_to_linux(struct bm_guest *g, struct vm *lx, unsigned lid)
-{
-	for (int tries = 0; tries < 10; tries++) {
-		con_send(&g->con, "ivshmem_ipm_send %u", lid);
-		if (vm_expect(lx, BM_LINE_IPM, 1) == 0)
-			return;
-	}
-	vm_fail(lx, "the bare-metal guest rang peer %u 10 times: nothing",
-		lid);
-}
-
-static void linux_to_bm(struct vm *lx, struct bm_guest *g)
-{
-	for (int tries = 0; tries < 10; tries++) {
-		con_skip(&g->con, 0);
-		vm_send(lx, "ivshmem_ipm_send %u", g->id);
-		if (con_expect(&g->con, BM_LINE_IPM, 1000))
-			return;
-	}
-	vm_fail(lx, "the Linux guest rang peer %u 10 times: nothing", g->id);
-}
 
 /* The rest of the last console line with text, for the record. */
 static void print_line(struct vm *vm, const char *what, const char *text)
@@ -76,65 +39,21 @@ static void print_line(struct vm *vm, const char *what, const char *text)
 			p);
 }
 
-/* bare metal -> Linux, until acknowledged; then the Linux guest's line. */
-static void mail_to_linux(struct bm_guest *g, struct vm *lx, unsigned lid,
-			  const char *text)
-{
-	char sent[128], got[256];
-
-	snprintf(sent, sizeof(sent), "sent %zu bytes to peer %u: completed "
-		 "by the receiver", strlen(text), lid);
-	snprintf(got, sizeof(got), "Received %zu bytes from peer %u: %s",
-		 strlen(text), g->id, text);
-	for (int tries = 0; tries < 10; tries++) {
-		con_send(&g->con, "send %u %s", lid, text);
-		if (!con_expect(&g->con, sent, 15000))
-			continue;
-		VM_CHECK(lx, vm_expect(lx, got, CMD_TIMEOUT) == 0,
-			 "the Linux guest did not print \"%s\"", got);
-		return;
-	}
-	vm_fail(lx, "\"send %u %s\" on the bare-metal guest: never "
-		"acknowledged", lid, text);
-}
-
-static void mail_to_bm(struct vm *lx, struct bm_guest *g, unsigned lid,
-		       const char *text)
-{
-	char sent[128], got[256];
-	const char *p;
-
-	snprintf(sent, sizeof(sent), "sent %zu bytes to peer %u: completed "
-		 "by the receiver", strlen(text), g->id);
-	snprintf(got, sizeof(got), "Received %zu bytes from peer %u: %s",
-		 strlen(text), lid, text);
-	for (int tries = 0; tries < 10; tries++) {
-		vm_send(lx, "send %u %s", g->id, text);
-		if (vm_expect(lx, sent, 15) != 0)
-			continue;
-		p = con_must(&g->con, got, BM_WAIT_MS);
-		CHECK(*p == '\r' || *p == '\n', "more after \"%s\"", got);
-		return;
-	}
-	vm_fail(lx, "\"send %u %s\" on the Linux guest: never acknowledged",
-		g->id, text);
-}
-
-static void mail_both_ways(struct bm_guest *g, struct vm *lx, unsigned lid,
-			   const char *phase)
+static void mail_both_ways(const struct con_peer *bm, struct vm *lx,
+			   unsigned lid, const char *phase)
 {
 	char text[96];
 
 	for (int i = 0; i < 3; i++) {
 		snprintf(text, sizeof(text), "%s: bare metal to Linux #%d",
 			 phase, i);
-		mail_to_linux(g, lx, lid, text);
+		cp_mail_to_linux(bm, lx, lid, text);
 		snprintf(text, sizeof(text), "%s: Linux to bare metal #%d",
 			 phase, i);
-		mail_to_bm(lx, g, lid, text);
+		cp_mail_from_linux(lx, bm, lid, text);
 	}
 	fprintf(stderr, "%s: bare-metal %u <-> Linux %u: 3 texts each way, "
-		"acknowledged and delivered\n", phase, g->id, lid);
+		"acknowledged and delivered\n", phase, bm->id, lid);
 }
 
 int main(void)
@@ -143,27 +62,22 @@ int main(void)
 	struct tu_server srv;
 	static struct bm_guest g;
 	struct vm lx;
-	struct vm_config cfg = { .arch = "aarch64" };
+	struct con_peer bm;
 	unsigned lid;
 	char want[64], what[64];
 
 	bm_require();
 	tu_server_start(&srv, (const char *[]){ "-n", "2", NULL });
-	cfg.server_socket = srv.socket_path;
-	vm_boot(&lx, "linux", &cfg, BOOT_TIMEOUT);
-	fprintf(stderr, "Linux aarch64 guest up in %.1f s (%s)\n",
-		lx.boot_ns / 1e9, lx.accel);
-	lid = linux_id(&lx);
-	vm_run(&lx, "ipm-shell --pci -m doorbell", "ipm-shell: using VFIO on ",
-	       CMD_TIMEOUT);
-	vm_run(&lx, "", LINUX_PROMPT, CMD_TIMEOUT);
+	lid = cp_linux_up(&lx, srv.socket_path, BOOT_TIMEOUT);
 
 	bm_boot(&g, "bare-metal guest", srv.socket_path, BM_VIRT);
 	CHECK(g.id != lid, "both guests are peer %u", lid);
+	bm = (struct con_peer){ .con = &g.con, .name = "the bare-metal guest",
+				.id = g.id, .wait_ms = 15000 };
 	for (unsigned m = 0; m < 2; m++) {
 		bm_mode(&g, modes[m]);
-		bm_to_linux(&g, &lx, lid);
-		linux_to_bm(&lx, &g);
+		cp_ring_linux(&bm, &lx, lid);
+		cp_rung_by_linux(&lx, &bm);
 		fprintf(stderr, "%s: bare-metal %u <-> Linux %u: Received IPM "
 			"notification over IVSHMEM, both ways\n", modes[m],
 			g.id, lid);
@@ -173,9 +87,9 @@ int main(void)
 		vm_send(&lx, "ping %u %d", g.id, PINGS);
 		snprintf(want, sizeof(want), "ping peer %u: %d round trips",
 			 g.id, PINGS);
-		VM_CHECK(&lx, vm_expect(&lx, want, CMD_TIMEOUT) == 0,
+		VM_CHECK(&lx, vm_expect(&lx, want, CP_CMD_TIMEOUT) == 0,
 			 "no '%s'", want);
-		VM_CHECK(&lx, vm_expect(&lx, "\n", CMD_TIMEOUT) == 0,
+		VM_CHECK(&lx, vm_expect(&lx, "\n", CP_CMD_TIMEOUT) == 0,
 			 "no end of the ping line");
 		snprintf(what, sizeof(what), "%s: Linux ping, bare-metal pong",
 			 modes[m]);
@@ -185,18 +99,15 @@ int main(void)
 	}
 
 	/* The mailbox: the Linux guest lays it out, the core adopts it. */
-	vm_send(&lx, "quit");
-	vm_run(&lx, "ipm-shell --pci -m mailbox", "ipm-shell: using VFIO on ",
-	       CMD_TIMEOUT);
-	vm_run(&lx, "", LINUX_PROMPT, CMD_TIMEOUT);
+	cp_linux_restart(&lx, "mailbox");
 	con_send(&g.con, "mailbox");
 	con_must(&g.con, "mailbox: slot ", BM_WAIT_MS);
-	mail_both_ways(&g, &lx, lid, "mailbox");
+	mail_both_ways(&bm, &lx, lid, "mailbox");
 	bm_mode(&g, "its");
-	mail_both_ways(&g, &lx, lid, "mailbox, its");
+	mail_both_ways(&bm, &lx, lid, "mailbox, its");
 	con_send(&g.con, "scribble 3000 4242");
 	con_must(&g.con, "scribbled ", BM_WAIT_MS);
-	mail_both_ways(&g, &lx, lid, "after the bare-metal guest's garbage");
+	mail_both_ways(&bm, &lx, lid, "after the bare-metal guest's garbage");
 	CHECK(!strstr(g.con.buf, "fnv1a64"), "the bare-metal guest received "
 	      "bytes nobody sent");
 
