@@ -96,6 +96,19 @@ static int pair_main(void *arg)
 		IT_CHECK(rc == -ETIMEDOUT, "wait=1 to a stalled peer: %s",
 			 strerror(-rc));
 		it_put_int(p->ch.up[1], (int)((tu_now_ns() - t0) / 1000000));
+		/*
+		 * The 64 KiB messages may have left room for small ones (the
+		 * staller can take one before SIGSTOP lands, and the room
+		 * left then differs): fill it, so that until we hear of its
+		 * death (below) a send to it can only find its queue full.
+		 * With room it would be queued (0), and lost with the peer,
+		 * as a wait=0 send may be (CI saw that once).
+		 */
+		while ((rc = ipm_send(ipm, 0, (uint32_t)stalled, buf,
+				      64)) == 0)
+			IT_CHECK(++n < 100000, "the stalled queue never fills");
+		IT_CHECK(rc == -EBUSY, "64 B to a stalled peer: %s",
+			 strerror(-rc));
 	}
 	/* Meanwhile (B) and then (A): a full exchange between the two. */
 	{
