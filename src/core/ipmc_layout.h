@@ -139,6 +139,24 @@ static inline uint64_t ipmc_rec_size(uint64_t len)
 	       ~(uint64_t)(IPMC_LINE - 1);
 }
 
+/* A WRAP at ring offset off whose stamp is need bytes on: to the end. */
+static inline int ipmc_rec_wraps(uint32_t type, uint64_t off, uint64_t need,
+				 uint64_t cap)
+{
+	return type == IPMC_REC_WRAP && off != 0 && need == cap - off;
+}
+
+/*
+ * A message of len bytes at ring offset off whose stamp is need bytes on:
+ * its size is its length's, and it ends inside the ring.
+ */
+static inline int ipmc_rec_fits(uint32_t type, uint32_t len, uint64_t off,
+				uint64_t need, uint64_t cap)
+{
+	return type == IPMC_REC_MSG && len <= cap &&
+	       need == ipmc_rec_size(len) && off + need <= cap;
+}
+
 /* A token's peer id, or -1 when it is not a token (ids 0..65535). */
 static inline int ipmc_token_id(uint64_t token)
 {

@@ -202,9 +202,10 @@ static int tail_now(const struct ipmc_tx *tx, uint64_t dst, uint64_t *t)
 	return *t - tx->tail_seen < UINT64_C(1) << 62 ? 0 : -EBUSY;
 }
 
-static uint64_t start_of(const struct ipmc_resv *r)
+/* Is tail t past the start of record r (inside it or beyond)? */
+static int past_start(uint64_t t, const struct ipmc_resv *r)
 {
-	return r->end - ipmc_rec_size(r->len);
+	return t - (r->end - ipmc_rec_size(r->len)) - 1 < UINT64_C(1) << 62;
 }
 
 int ipmc_tx_passed(struct ipmc_tx *tx, const struct ipmc_resv *r)
@@ -213,8 +214,7 @@ int ipmc_tx_passed(struct ipmc_tx *tx, const struct ipmc_resv *r)
 
 	if (tail_now(tx, r->dst, &t))
 		return 0;
-	return t - start_of(r) - 1 < UINT64_C(1) << 62 &&
-	       !ipmc_tx_acked(tx, r->seq, r->dst);
+	return past_start(t, r) && !ipmc_tx_acked(tx, r->seq, r->dst);
 }
 
 /*
@@ -228,7 +228,7 @@ static void realign(struct ipmc_tx *tx, const struct ipmc_resv *r)
 	uint64_t t;
 
 	if (tx->head != r->end || tail_now(tx, r->dst, &t) ||
-	    t - start_of(r) - 1 >= UINT64_C(1) << 62)
+	    !past_start(t, r))
 		return;
 	tx->tail_seen = t;
 	put_head(tx, t, r->dst);
@@ -663,12 +663,11 @@ int ipmc_rx_next(struct ipmc_rx *rx, uint64_t view, int heads, void *copy,
 		src = view ? view : shm_load_acquire(&rx->ctl->pgen);
 		idx = rec.end & ~IPMC_ST_MASK;
 		need = idx - t;
-		if (rec.type == IPMC_REC_WRAP && off != 0 && need == cap - off) {
+		if (ipmc_rec_wraps(rec.type, off, need, cap)) {
 			t = idx;
 			continue;
 		}
-		if (rec.type != IPMC_REC_MSG || rec.len > cap ||
-		    need != ipmc_rec_size(rec.len) || off + need > cap) {
+		if (!ipmc_rec_fits(rec.type, rec.len, off, need, cap)) {
 			h = head_of(rx, t);
 			if (h == t) {
 				give_up_at(rx, t, rec.end);

@@ -157,8 +157,8 @@ int ipmc_tx_passed(struct ipmc_tx *tx, const struct ipmc_resv *r);
  * for is claimed. 'copy' (cap bytes) receives the verified payload;
  * unchecked regions deliver in place. 'heads': also look at the sender's
  * head (for a scribbled stamp; costs the sender a line transfer); it is
- * also looked at every 64th call. Our own words are put back first if they were
- * scribbled on.
+ * also looked at every 64th call. Our own words are put back first if
+ * they were scribbled on.
  */
 int ipmc_rx_next(struct ipmc_rx *rx, uint64_t src, int heads, void *copy,
 		 struct ipmc_msg *m);

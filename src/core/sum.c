@@ -142,16 +142,22 @@ static inline uint32_t le32(uint32_t w)
 		}                                                         \
 	} while (0)
 
+/* SUM_LOOP copying to d, or summing only when d is NULL. */
+#define SUM_RUN(CRC_WORD, CRC_BYTE)                                       \
+	do {                                                              \
+		if (d)                                                    \
+			SUM_LOOP(CRC_WORD, CRC_BYTE, 1);                  \
+		else                                                      \
+			SUM_LOOP(CRC_WORD, CRC_BYTE, 0);                  \
+	} while (0)
+
 /* ipm_sum_copy's body over the caller's lanes[]. */
 #define SUM_COPY_BODY(CRC_WORD, CRC_BYTE)                                 \
 	const uint8_t *s = src;                                           \
 	uint8_t *d = dst;                                                 \
 	uint32_t c0 = lanes[0], c1 = lanes[1], c2 = lanes[2], c3 = lanes[3]; \
 									  \
-	if (d)                                                            \
-		SUM_LOOP(CRC_WORD, CRC_BYTE, 1);                          \
-	else                                                              \
-		SUM_LOOP(CRC_WORD, CRC_BYTE, 0);                          \
+	SUM_RUN(CRC_WORD, CRC_BYTE);                                      \
 	lanes[0] = c0;                                                    \
 	lanes[1] = c1;                                                    \
 	lanes[2] = c2;                                                    \
@@ -249,10 +255,7 @@ HW_ATTR static uint32_t sum_rec_hw(void *dst, const void *src, size_t n,
 	uint32_t c0, c1, c2, c3;
 
 	HEAD_HW(index, summed);
-	if (d)
-		SUM_LOOP(crc_word_hw, crc_byte_hw, 1);
-	else
-		SUM_LOOP(crc_word_hw, crc_byte_hw, 0);
+	SUM_RUN(crc_word_hw, crc_byte_hw);
 	return fold_hw(c0, c1, c2, c3);
 }
 

@@ -284,9 +284,11 @@ int ipmc_timeout(const struct ipmc *mb)
 void ipmc_heartbeat(struct ipmc *mb, int busy)
 {
 	/* A busy poller reads the clock only now and then: it costs as
-	 * much as a look at the queues. */
-	if (busy && ++mb->hb_ticks % IPMC_HEARTBEAT_TICKS)
+	 * much as a look at the queues (ipmc_heartbeat_busy() counts). */
+	if (busy) {
+		ipmc_heartbeat_busy(mb);
 		return;
+	}
 	if (mb->ops->now_ms(mb->ops->ctx) - mb->hb_at >= HEARTBEAT_MS)
 		ipmc_tick(mb);
 }

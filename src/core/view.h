@@ -16,32 +16,33 @@ void ipmc_slot_gone(struct ipmc *mb, unsigned s);
 int ipmc_live(const struct ipmc *mb, int id);
 
 /*
- * The fast path, inline: a confirmed entry whose shared word still names
- * it is what ipmc_view() would return, without the call (every send and
- * every look at a queue asks).
+ * Slot s's entry if it is confirmed and the shared word still names it
+ * (what ipmc_view() would return, without the call), else 0.
  */
-static inline uint64_t ipmc_view_fast(struct ipmc *mb, unsigned s)
+static inline uint64_t ipmc_view_held(struct ipmc *mb, unsigned s)
 {
 	const struct ipmc_peer *p = &mb->peer[s];
 	uint64_t v = p->view;
 
-	if (__builtin_expect(v && p->confirmed &&
-			     shm_load_acquire(&mb->slots[s].owner) == v, 1))
-		return v;
-	return ipmc_view(mb, s);
+	return v && p->confirmed &&
+	       shm_load_acquire(&mb->slots[s].owner) == v ? v : 0;
+}
+
+/* ipmc_view(), its fast path inline: every send and every look asks. */
+static inline uint64_t ipmc_view_fast(struct ipmc *mb, unsigned s)
+{
+	uint64_t v = ipmc_view_held(mb, s);
+
+	return __builtin_expect(v != 0, 1) ? v : ipmc_view(mb, s);
 }
 
 /* ipmc_find(), the last id looked up inline. */
 static inline int ipmc_find_fast(struct ipmc *mb, int id, uint64_t *owner)
 {
 	if (mb->cached_id == id) {
-		const struct ipmc_peer *p = &mb->peer[mb->cached_slot];
-		uint64_t v = p->view;
+		uint64_t v = ipmc_view_held(mb, (unsigned)mb->cached_slot);
 
-		if (__builtin_expect(v && p->confirmed &&
-				     ipmc_token_id(v) == id &&
-				     shm_load_acquire(&mb->slots[
-					     mb->cached_slot].owner) == v, 1)) {
+		if (__builtin_expect(v && ipmc_token_id(v) == id, 1)) {
 			*owner = v;
 			return mb->cached_slot;
 		}

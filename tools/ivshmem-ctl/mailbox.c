@@ -380,12 +380,11 @@ static void walk_queue(const struct view *v, const struct hdr *h,
 			stuck = 1;
 			break;
 		}
-		if (r.type == IPMC_REC_WRAP && off != 0 && need == cap - off) {
+		if (ipmc_rec_wraps(r.type, off, need, cap)) {
 			i = idx;
 			continue;
 		}
-		if (r.type != IPMC_REC_MSG || r.len > cap ||
-		    need != ipmc_rec_size(r.len) || off + need > cap) {
+		if (!ipmc_rec_fits(r.type, r.len, off, need, cap)) {
 			stuck = 1;
 			break;
 		}
