@@ -258,6 +258,12 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A message's room in a ring of cache lines. */
+static size_t line_up(size_t size)
+{
+	return (size + 63) & ~(size_t)63;
+}
+
 /*
  * tput.memcpy.window's ring: what a mailbox queue whose receiver stays one
  * message behind uses, its sender wrapping early (docs/mailbox-layout.md)
@@ -266,7 +272,7 @@ static int cmp_double(const void *a, const void *b)
  */
 static size_t window_bytes(size_t size)
 {
-	size_t two = 2 * ((size + 63) & ~(size_t)63);
+	size_t two = 2 * line_up(size);
 
 	return two > 4096 ? two : 4096;
 }
@@ -282,7 +288,7 @@ static double memcpy_n(uint8_t *ring, size_t ring_bytes, uint8_t *buf,
 		if (*off + size > ring_bytes)
 			*off = 0;
 		memcpy(ring + *off, buf, size);
-		*off += (size + 63) & ~(size_t)63;
+		*off += line_up(size);
 	}
 	__asm__ __volatile__("" ::: "memory");
 	return (double)(bench_now_ns() - t0) / 1e9;

@@ -10,6 +10,7 @@ server=$1 shell=$2
 dir=$(mktemp -d)
 spid=
 trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exec 7>&- 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+. "$(dirname "$0")/shlib.sh"
 fails=0
 fail() { echo "ipm_shell_failures: FAIL: $*" >&2; fails=$((fails + 1)); }
 
@@ -18,10 +19,7 @@ start_server() {
 	"$server" -F -S "$dir/sock" -M "/ipm-shell-failures-$$" -l 1M -n 1 \
 		-p "$dir/pid" 2>>"$dir/server.log" &
 	spid=$!
-	for _ in $(seq 100); do [ -s "$dir/pid" ] && return 0; sleep 0.05; done
-	echo "ipm_shell_failures: the server did not start" >&2
-	cat "$dir/server.log" >&2
-	exit 1
+	wait_server_pid
 }
 
 # session NAME MODE COMMANDS: run ipm-shell on COMMANDS (printf format);

@@ -25,7 +25,6 @@ fail() { echo "ipm_shell_slots: FAIL: $*" >&2; fails=$((fails + 1)); }
 spid=$!
 wait_server_pid
 
-
 # Shells 1..4, each on a fifo kept open on fd 2 + N, started one by one.
 for n in 1 2 3 4; do
 	mkfifo "$dir/in$n"

@@ -5,6 +5,7 @@
 # pid (5 s), else show its log and fail.
 wait_server_pid() {
 	for _ in $(seq 100); do [ -s "$dir/pid" ] && return 0; sleep 0.05; done
+	echo "$(basename "$0"): the server did not start" >&2
 	cat "$dir/server.log" >&2
 	exit 1
 }
