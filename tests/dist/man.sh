@@ -1,6 +1,7 @@
 #!/bin/sh
 # dist_man: every man page source is valid scdoc, and each program's page
-# describes every option its --help lists (and no option it lacks).
+# describes every option its --help lists (and no option it lacks), and
+# ipm-bench's every figure.
 #
 #   man.sh SOURCE_DIR BUILD_DIR SCDOC
 set -u
@@ -34,5 +35,16 @@ for p in src/server/ivshmem-server:8 tools/ivshmem-client:1 \
 	fi
 	echo "$name.$sec: $(wc -l <"$T/help.opts") options"
 done
+# ipm-bench's page names every figure its --help lists.
+"$BUILD/bench/ipm-bench" --help |
+	sed -n 's/^\(Figures\|With --vm\): //p' | tr ' ' '\n' >"$T/figures"
+# The page's words, a sentence's full stop dropped: exact matches only.
+tr -s ' ,;:*\t' '\n' <"$SRC/docs/man/ipm-bench.1.scd" | sed 's/\.$//' \
+	>"$T/words"
+for f in $(cat "$T/figures"); do
+	grep -qFx "$f" "$T/words" ||
+		{ echo "FAIL: ipm-bench.1: figure $f not on the page"; FAILED=1; }
+done
+echo "ipm-bench.1: $(wc -l <"$T/figures") figures"
 [ $FAILED -eq 0 ] && echo "dist_man: ok"
 exit $FAILED
